@@ -1,0 +1,3 @@
+from calitho_env.cli import main
+
+main()

@@ -1,0 +1,64 @@
+"""The Python API for workers (SPEC §8), mirroring the seed's TypeScript `lib/secrets`.
+
+Same resolution as `run`, from the process environment and the working directory;
+resolved once per process (thread-safe) until `clear_secrets_cache()`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+from calitho_env.errors import MissingVariablesError
+from calitho_env.resolution import Resolution, resolve
+from calitho_env.settings import build_settings
+
+logger = logging.getLogger("calitho_env")
+_lock = threading.Lock()
+_cached: Resolution | None = None
+
+
+def _resolution() -> Resolution:
+    global _cached
+    with _lock:  # 32 threads asking at once still make one fetch per secret
+        if _cached is None:
+            resolution = resolve(build_settings(os.environ), os.environ)
+            for notice in resolution.notices:
+                level = {"error": logging.ERROR, "warning": logging.WARNING}.get(notice.level, logging.INFO)
+                logger.log(level, notice.message, extra={"event": notice.event, **notice.fields})
+            _cached = resolution
+        return _cached
+
+
+def get_all_secrets() -> dict[str, str]:
+    """Every variable the env files, mappings and references define, resolved."""
+    resolution = _resolution()
+    return {name: resolution.variables[name].value for name in resolution.injected}
+
+
+def get_secret(name: str) -> str:
+    """One resolved variable (injected or inherited); MissingVariablesError (exit code 78) if unset or empty."""
+    binding = _resolution().variables.get(name)
+    if binding is None or not binding.value:
+        raise MissingVariablesError([name])
+    return binding.value
+
+
+def get_database_url() -> str:
+    return get_secret("DATABASE_URL")
+
+
+def get_nextauth_secret() -> str:
+    return get_secret("NEXTAUTH_SECRET")
+
+
+def get_redis_url() -> str:
+    return get_secret("REDIS_URL")
+
+
+def clear_secrets_cache() -> None:
+    """Forget the resolved values: the next call reads files and fetches secrets again."""
+    global _cached
+    with _lock:
+        _cached = None

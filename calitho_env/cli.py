@@ -1,0 +1,62 @@
+"""The click group, and the edge where errors become messages and exit codes."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import NoReturn
+
+import click
+
+from calitho_env.commands.options import CliState, output_options
+from calitho_env.commands.print import print_command
+from calitho_env.commands.run import run_command
+from calitho_env.errors import EXIT_FAILURE, CalithoError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="calitho-env")
+@output_options
+def cli() -> None:
+    """Give a process its secrets: .env files in development, AWS Secrets Manager in production."""
+
+
+cli.add_command(run_command)
+cli.add_command(print_command)
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    state = CliState()
+    try:
+        cli.main(
+            args=list(argv) if argv is not None else None, prog_name="calitho-env", standalone_mode=False, obj=state
+        )
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.ClickException as usage:
+        usage.show()
+        sys.exit(usage.exit_code)
+    except click.Abort:
+        state.reporter.error("aborted", "aborted")
+        sys.exit(EXIT_FAILURE)
+    except CalithoError as error:
+        if state.debug:
+            traceback.print_exc()
+        fields: dict[str, object] = {"exit_code": error.exit_code}
+        if error.hint:
+            fields["hint"] = error.hint
+        state.reporter.error(type(error).__name__, error.message, **fields)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as error:  # noqa: BLE001 - the edge: no traceback unless --debug
+        if state.debug:
+            traceback.print_exc()
+        state.reporter.error(
+            "internal_error",
+            f"unexpected {type(error).__name__}; rerun with --debug for the traceback",
+            exit_code=EXIT_FAILURE,
+        )
+        sys.exit(EXIT_FAILURE)
+    sys.exit(0)

@@ -1,0 +1,178 @@
+"""Options shared by several commands, and the one way a command gets a Resolution."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from calitho_env.diagnostics import LogFormat, Reporter
+from calitho_env.fetching import FetchFailure
+from calitho_env.resolution import Resolution, resolve
+from calitho_env.settings import Settings, build_settings
+from calitho_env.sources import SecretSource
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class CliState:
+    """Output settings, shared by the group and every command (they may be given at either level)."""
+
+    verbosity: int = 0
+    log_format: LogFormat = "text"
+    debug: bool = False
+    reporter: Reporter = field(default_factory=Reporter)
+
+    def refresh(self) -> None:
+        self.reporter = Reporter(self.verbosity, self.log_format)
+
+
+def _state(ctx: click.Context) -> CliState:
+    state = ctx.find_object(CliState)
+    assert state is not None, "the CLI is started through calitho_env.cli.main"
+    return state
+
+
+def _set_output(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    state = _state(ctx)
+    if param.name == "quiet" and value:
+        state.verbosity = -1
+    elif param.name == "verbose" and value:
+        state.verbosity = max(state.verbosity, 0) + value
+    elif param.name == "log_format" and value:
+        state.log_format = value
+    elif param.name == "debug" and value:
+        state.debug = True
+    state.refresh()
+
+
+def output_options(function: F) -> F:
+    """-q / -v / --log-format / --debug, accepted before or after the command name."""
+    for decorator in reversed(
+        [
+            click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_set_output, help="Errors only."),
+            click.option(
+                "-v",
+                "--verbose",
+                count=True,
+                expose_value=False,
+                callback=_set_output,
+                help="Also say the mode and why, files read, secrets fetched and latencies (names only).",
+            ),
+            click.option(
+                "--log-format",
+                type=click.Choice(["text", "json"]),
+                expose_value=False,
+                callback=_set_output,
+                help="Diagnostics as text, or one JSON object per line.",
+            ),
+            click.option(
+                "--debug",
+                is_flag=True,
+                expose_value=False,
+                callback=_set_output,
+                help="Show Python tracebacks for unexpected errors.",
+            ),
+        ]
+    ):
+        function = decorator(function)
+    return function
+
+
+def resolution_options(function: F) -> F:
+    """Everything that decides what `resolve` returns."""
+    for decorator in reversed(
+        [
+            click.option(
+                "--mode",
+                metavar="[development|production|test]",
+                help="Overrides CALITHO_ENV_MODE and NODE_ENV (default: development).",
+            ),
+            click.option(
+                "--dir",
+                "directory",
+                type=click.Path(file_okay=False, path_type=Path),
+                help="Where the .env cascade is read (default: the working directory).",
+            ),
+            click.option(
+                "--env-file",
+                "env_files",
+                multiple=True,
+                type=click.Path(path_type=Path),
+                help="Read this file instead of the cascade; repeatable, a later file overrides.",
+            ),
+            click.option(
+                "--timeout",
+                type=click.FloatRange(min=0, min_open=True, max=3600),
+                help="Seconds for all of AWS: credentials, retries, requests (default 10).",
+            ),
+            click.option(
+                "--no-fallback",
+                is_flag=True,
+                help="A secret that cannot be fetched is fatal (exit 69); also CALITHO_ENV_FALLBACK=0.",
+            ),
+            click.option(
+                "--preserve-env",
+                is_flag=True,
+                help="The process environment wins over secrets (secrets still win over files).",
+            ),
+            click.option(
+                "--require",
+                "required",
+                multiple=True,
+                metavar="NAME",
+                help="Fail (exit 78) unless NAME is set and non-empty; repeatable; also CALITHO_ENV_REQUIRE=A,B.",
+            ),
+        ]
+    ):
+        function = decorator(function)
+    return function
+
+
+def settings_from(options: dict[str, Any]) -> Settings:
+    return build_settings(
+        os.environ,
+        mode=options["mode"],
+        directory=options["directory"],
+        env_files=options["env_files"],
+        timeout=options["timeout"],
+        no_fallback=options["no_fallback"],
+        preserve_env=options["preserve_env"],
+        required=options["required"],
+    )
+
+
+def resolve_and_report(ctx: click.Context, settings: Settings) -> Resolution:
+    """Resolve, then tell the user what happened (warnings always, details with -v)."""
+    reporter = _state(ctx).reporter
+    reporter.info(
+        "mode", f"mode: {settings.mode.describe()}", mode=settings.mode.mode.value, mode_origin=settings.mode.origin
+    )
+    resolution = resolve(settings, os.environ)
+    for path in resolution.files_read:
+        reporter.info("env_file_read", f"read {path}", path=str(path))
+    for fetch in resolution.fetches:
+        if not isinstance(fetch.outcome, FetchFailure):
+            source = SecretSource(fetch.outcome.secret_id, fetch.outcome.version_id)
+            reporter.info(
+                "secret_fetched",
+                f"fetched {source} in {fetch.elapsed_ms:.0f} ms",
+                secret_id=fetch.request.secret_id,
+                version_id=fetch.outcome.version_id,
+                elapsed_ms=round(fetch.elapsed_ms, 1),
+            )
+    for notice in resolution.notices:
+        reporter.emit(notice)
+    counts = resolution.count_by_source()
+    summary = ", ".join(f"{count} from {kind}" for kind, count in sorted(counts.items())) or "nothing"
+    reporter.info("resolved", f"variables: {summary}", counts=counts)
+    return resolution
+
+
+def state_of(ctx: click.Context) -> CliState:
+    return _state(ctx)

@@ -1,0 +1,24 @@
+"""`calitho-env run -- CMD [ARGS...]`: resolve, then become CMD."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from calitho_env.commands.options import output_options, resolution_options, resolve_and_report, settings_from
+from calitho_env.execution import exec_command
+
+
+@click.command(
+    "run",
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+)
+@resolution_options
+@output_options
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@click.pass_context
+def run_command(ctx: click.Context, /, command: tuple[str, ...], **options: Any) -> None:
+    """Resolve the variables and replace this process with COMMAND (no shell)."""
+    resolution = resolve_and_report(ctx, settings_from(options))
+    exec_command(command, resolution.environment())

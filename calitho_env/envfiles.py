@@ -1,0 +1,105 @@
+"""Env files: which ones, in what order, and what they define (SPEC §1).
+
+Parsing is python-dotenv's; this module adds the Next.js cascade, provenance
+(file and line), and interpolation across files the way Next.js does it.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+from collections import ChainMap
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv.parser import parse_stream
+from dotenv.variables import parse_variables
+
+from calitho_env.errors import ConfigurationError
+from calitho_env.settings import Mode, Settings
+from calitho_env.sources import Binding, FileSource
+from calitho_env.variables import require_valid
+
+
+@dataclass(frozen=True)
+class EnvFileLayer:
+    """What the env files define: the winning binding for each name."""
+
+    bindings: dict[str, Binding]
+    files_read: tuple[Path, ...]
+    warnings: tuple[str, ...]
+
+
+def cascade(directory: Path, mode: Mode) -> list[Path]:
+    """The Next.js cascade, highest priority first; .env.local is skipped in test mode."""
+    names = [f".env.{mode.value}.local", ".env.local", f".env.{mode.value}", ".env"]
+    if mode is Mode.TEST:
+        names.remove(".env.local")
+    return [directory / name for name in names]
+
+
+def load_env_files(settings: Settings, environ: Mapping[str, str]) -> EnvFileLayer:
+    if settings.env_files:
+        # A later --env-file overrides an earlier one: it has the higher priority.
+        by_priority = list(reversed(settings.env_files))
+        texts = [(path, _read(path, must_exist=True)) for path in by_priority]
+    else:
+        by_priority = cascade(settings.directory, settings.mode.mode)
+        texts = [(path, _read(path, must_exist=False)) for path in by_priority]
+    return _merge([(path, text) for path, text in texts if text is not None], environ)
+
+
+def _merge(files: list[tuple[Path, str]], environ: Mapping[str, str]) -> EnvFileLayer:
+    """Merge files given highest priority first: the first file defining a key wins.
+
+    As in Next.js, `${VAR}` sees the process environment first, then what
+    higher-priority files defined, then earlier lines of the same file.
+    """
+    winners: dict[str, Binding] = {}
+    context: dict[str, str] = dict(environ)
+    warnings: list[str] = []
+    for path, text in files:
+        local: dict[str, Binding] = {}
+        local_values: dict[str, str] = {}
+        lookup = ChainMap(context, local_values)
+        for parsed in parse_stream(io.StringIO(text)):
+            line = parsed.original.line
+            if parsed.error:
+                warnings.append(f"{path}:{line}: python-dotenv cannot parse this line; it is ignored")
+                continue
+            if parsed.key is None or parsed.value is None:
+                continue  # blank, comment, or a bare KEY with no '='
+            value = "".join(atom.resolve(lookup) for atom in parse_variables(parsed.value))
+            require_valid(parsed.key, value, f"{path}:{line}")
+            local[parsed.key] = Binding(parsed.key, value, FileSource(str(path), line))
+            local_values[parsed.key] = value
+        for name, binding in local.items():
+            winners.setdefault(name, binding)
+            context.setdefault(name, binding.value)
+    return EnvFileLayer(winners, tuple(path for path, _ in files), tuple(warnings))
+
+
+def _read(path: Path, *, must_exist: bool) -> str | None:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        if must_exist:
+            raise ConfigurationError(f"env file {path} does not exist", hint="check the --env-file path") from None
+        return None
+    except IsADirectoryError:
+        raise ConfigurationError(f"{path} is a directory, not an env file", hint="remove or rename it") from None
+    except PermissionError:
+        raise ConfigurationError(
+            f"env file {path} cannot be read (permission denied)", hint="fix the file's owner or mode"
+        ) from None
+    except OSError as error:
+        reason = "it is a symlink loop" if error.errno == errno.ELOOP else error.strerror
+        raise ConfigurationError(f"env file {path} cannot be read: {reason}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ConfigurationError(
+            f"{path}:{line}: the file is not UTF-8 text", hint="env files must be UTF-8; is this a binary file?"
+        ) from None

@@ -1,0 +1,59 @@
+"""Errors as types: each carries its exit code and a hint for the user.
+
+They are raised where the fault is known and printed once, at the CLI edge.
+No message may contain a secret value: only names, secret ids, files and codes.
+"""
+
+from __future__ import annotations
+
+EXIT_FAILURE = 1
+EXIT_UNAVAILABLE = 69  # sysexits EX_UNAVAILABLE
+EXIT_CONFIG = 78  # sysexits EX_CONFIG
+EXIT_NOT_EXECUTABLE = 126
+EXIT_NOT_FOUND = 127
+
+
+class CalithoError(Exception):
+    """Base of every error calitho-env reports to the user."""
+
+    exit_code = EXIT_FAILURE
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+class ConfigurationError(CalithoError):
+    """Bad env file, mode, mapping, secret shape, name, or a missing required variable."""
+
+    exit_code = EXIT_CONFIG
+
+
+class MissingVariablesError(ConfigurationError):
+    """Variables named by --require (or asked for through the API) are unset or empty."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+        super().__init__(
+            "required variable(s) missing or empty: " + ", ".join(names),
+            hint="define them in an env file, the environment, or a mapped secret",
+        )
+
+
+class SecretUnavailableError(CalithoError):
+    """A secret could not be fetched and fallback is off."""
+
+    exit_code = EXIT_UNAVAILABLE
+
+
+class CommandNotFoundError(CalithoError):
+    exit_code = EXIT_NOT_FOUND
+
+
+class CommandNotExecutableError(CalithoError):
+    exit_code = EXIT_NOT_EXECUTABLE
+
+
+class CheckFailedError(CalithoError):
+    """`check` found at least one problem (already reported)."""

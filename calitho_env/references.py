@@ -1,0 +1,132 @@
+"""Which secrets the configuration asks for: AWS_SECRET_* mappings and ARN references (SPEC §1).
+
+Pure parsing: nothing here talks to AWS.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from calitho_env.errors import ConfigurationError
+from calitho_env.sources import Binding
+
+MAPPING_PREFIX = "AWS_SECRET_"
+# Credentials, not mappings: AWS_SECRET_KEY is the legacy name some SDKs read.
+_NOT_MAPPINGS = frozenset({"AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY"})
+
+_SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
+_REFERENCE_START = re.compile(r"arn:aws[a-z-]*:secretsmanager:")
+_ARN = re.compile(
+    r"(?P<base>arn:aws[a-z-]*:secretsmanager:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+):(?P<account>\d{12}):secret:"
+    r"(?P<name>[^:]+))(?::(?P<extra>.*))?",
+    re.DOTALL,
+)
+_VERSION_ID = re.compile(r"[A-Za-z0-9-]{32,64}")
+_VERSION_STAGE = re.compile(r"[A-Za-z0-9_+=.@-]{1,256}")
+
+
+@dataclass(frozen=True)
+class SecretRequest:
+    """One GetSecretValue call: the id as given, the region an ARN pins, and the version."""
+
+    secret_id: str
+    region: str | None = None
+    version_stage: str | None = None
+    version_id: str | None = None
+
+    def describe(self) -> str:
+        if self.version_id:
+            return f"{self.secret_id} (version {self.version_id})"
+        if self.version_stage:
+            return f"{self.secret_id} ({self.version_stage})"
+        return self.secret_id
+
+
+@dataclass(frozen=True)
+class SecretMapping:
+    """AWS_SECRET_<NAME>=<secret-id>: every key of the secret's JSON object becomes a variable."""
+
+    variable: str
+    request: SecretRequest
+
+
+@dataclass(frozen=True)
+class SecretReference:
+    """NAME=arn:...:secret:ID[:json-key[:stage[:version-id]]]: NAME becomes the secret (or one key)."""
+
+    variable: str
+    request: SecretRequest
+    json_key: str | None
+
+
+def is_mapping_name(name: str) -> bool:
+    return name.startswith(MAPPING_PREFIX) and name not in _NOT_MAPPINGS
+
+
+def is_reference(value: str) -> bool:
+    return _REFERENCE_START.match(value) is not None
+
+
+def find_mappings(bindings: Mapping[str, Binding]) -> list[SecretMapping]:
+    """Mappings in name order; an empty value switches a mapping off."""
+    mappings = []
+    for name in sorted(bindings):
+        if not is_mapping_name(name) or not bindings[name].value.strip():
+            continue
+        where = f"{name} ({bindings[name].source})"
+        if name == MAPPING_PREFIX:
+            raise ConfigurationError(
+                f"{where}: a mapping needs a name after AWS_SECRET_", hint="e.g. AWS_SECRET_DATABASE"
+            )
+        mappings.append(SecretMapping(name, _parse_secret_id(bindings[name].value.strip(), where)))
+    return mappings
+
+
+def find_references(bindings: Mapping[str, Binding]) -> list[SecretReference]:
+    references = []
+    for name in sorted(bindings):
+        value = bindings[name].value
+        if is_mapping_name(name) or not is_reference(value):
+            continue
+        references.append(_parse_reference(name, value, f"{name} ({bindings[name].source})"))
+    return references
+
+
+def _parse_secret_id(value: str, where: str) -> SecretRequest:
+    if is_reference(value):
+        match = _ARN.fullmatch(value)
+        if match is None or match["extra"] is not None or not _SECRET_NAME.fullmatch(match["name"]):
+            raise ConfigurationError(
+                f"{where}: {value!r} is not a secret ARN",
+                hint="use arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME, or just the secret's name",
+            )
+        return SecretRequest(value, region=match["region"])
+    if not _SECRET_NAME.fullmatch(value):
+        raise ConfigurationError(
+            f"{where}: {value!r} is not a secret name",
+            hint="secret names are 1-512 characters of letters, digits and /_+=.@-",
+        )
+    return SecretRequest(value)
+
+
+def _parse_reference(name: str, value: str, where: str) -> SecretReference:
+    match = _ARN.fullmatch(value)
+    extra = (match["extra"] or "") if match else ""
+    fields = extra.split(":") if extra else []
+    json_key, stage, version_id = ([*fields, "", "", ""])[:3]
+    if (
+        match is None
+        or not _SECRET_NAME.fullmatch(match["name"])
+        or len(fields) > 3
+        or (stage and not _VERSION_STAGE.fullmatch(stage))
+        or (version_id and not _VERSION_ID.fullmatch(version_id))
+    ):
+        raise ConfigurationError(
+            f"{where}: malformed secret reference",
+            hint="the form is arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME"
+            "[:json-key[:version-stage[:version-id]]]",
+        )
+    request = SecretRequest(match["base"], match["region"], stage or None, version_id or None)
+    return SecretReference(name, request, json_key or None)

@@ -1,0 +1,192 @@
+"""The priority rules, in one place (SPEC §3).
+
+settings + process environment -> env files, mappings, references -> one Resolution:
+the child's environment with the provenance of every value, and what to tell the user.
+Every consumer (run, print, check, the Python API) goes through `resolve`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from calitho_env.diagnostics import Notice
+from calitho_env.envfiles import load_env_files
+from calitho_env.errors import MissingVariablesError, SecretUnavailableError
+from calitho_env.fetching import FetchFailure, FetchResult, SecretFetcher
+from calitho_env.references import (
+    SecretMapping,
+    SecretReference,
+    SecretRequest,
+    find_mappings,
+    find_references,
+    is_reference,
+)
+from calitho_env.secret_values import FetchedSecret, referenced_value, secret_variables
+from calitho_env.settings import Mode, ModeChoice, Settings
+from calitho_env.sources import Binding, FallbackSource, ProcessSource, SecretSource
+from calitho_env.variables import is_protected
+
+PROCESS = ProcessSource()
+
+
+@dataclass
+class Resolution:
+    mode: ModeChoice
+    variables: dict[str, Binding]  # the whole child environment
+    injected: list[str]  # what env files, mappings and references define (what `print` shows)
+    files_read: tuple[Path, ...]
+    mappings: list[SecretMapping]
+    references: list[SecretReference]
+    fetches: list[FetchResult] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+
+    def environment(self) -> dict[str, str]:
+        return {name: binding.value for name, binding in self.variables.items()}
+
+    def failures(self) -> list[tuple[FetchResult, FetchFailure]]:
+        return [(f, f.outcome) for f in self.fetches if isinstance(f.outcome, FetchFailure)]
+
+    def count_by_source(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for name in self.injected:
+            kind = str(self.variables[name].source).split(":", 1)[0]
+            counts[kind] = counts.get(kind, 0) + 1
+        return counts
+
+
+def _fetch_with_aws(requests: list[SecretRequest], timeout: float) -> list[FetchResult]:
+    from calitho_env import aws  # only production pays for importing botocore
+
+    return aws.fetch_secrets(requests, timeout)
+
+
+def resolve(settings: Settings, environ: Mapping[str, str], fetch: SecretFetcher | None = None) -> Resolution:
+    files = load_env_files(settings, environ)
+    process = {name: Binding(name, value, PROCESS) for name, value in environ.items()}
+    base = {**files.bindings, **process}
+    resolution = Resolution(
+        mode=settings.mode,
+        variables=base,
+        injected=list(files.bindings),
+        files_read=files.files_read,
+        mappings=find_mappings(base),
+        references=find_references(base),
+        notices=[Notice("warning", "env_file_unparsable", text) for text in files.warnings],
+    )
+    wanted = [m.request for m in resolution.mappings] + [r.request for r in resolution.references]
+    if settings.mode.mode is not Mode.PRODUCTION:
+        if wanted:
+            resolution.notices.append(
+                Notice(
+                    "info",
+                    "secrets_skipped",
+                    f"{len(wanted)} secret mapping(s)/reference(s) not fetched: mode is {settings.mode.mode.value}",
+                )
+            )
+    elif wanted:
+        requests = list(dict.fromkeys(wanted))
+        resolution.fetches = (fetch or _fetch_with_aws)(requests, settings.timeout)
+        _apply_secrets(resolution, settings, files.bindings, process)
+    _check_required(resolution, settings.required)
+    return resolution
+
+
+def _apply_secrets(
+    resolution: Resolution, settings: Settings, files: dict[str, Binding], process: dict[str, Binding]
+) -> None:
+    failed = resolution.failures()
+    if failed and not settings.fallback:
+        raise SecretUnavailableError(
+            "; ".join(f"secret {r.request.describe()} could not be fetched ({f.code})" for r, f in failed),
+            hint=failed[0][1].hint + " (fallback is off: --no-fallback / CALITHO_ENV_FALLBACK=0)",
+        )
+    fetched = {r.request: r.outcome for r in resolution.fetches if isinstance(r.outcome, FetchedSecret)}
+    for result, failure in failed:
+        resolution.notices.append(
+            Notice(
+                "warning",
+                "secret_unavailable",
+                f"secret {result.request.describe()} could not be fetched ({failure.code}: {failure.message}); "
+                "its variables keep their env-file/environment values",
+                {"secret_id": result.request.secret_id, "error_code": failure.code, "hint": failure.hint},
+            )
+        )
+    secret_layer = _mapped_variables(resolution, fetched)
+    merged = {**files, **secret_layer, **process} if settings.preserve_env else {**files, **process, **secret_layer}
+    resolution.variables = merged
+    resolution.injected = list(dict.fromkeys([*resolution.injected, *secret_layer]))
+    for reference in resolution.references:
+        _apply_reference(resolution, reference, fetched, files, process)
+
+
+def _mapped_variables(resolution: Resolution, fetched: dict[SecretRequest, FetchedSecret]) -> dict[str, Binding]:
+    layer: dict[str, Binding] = {}
+    for mapping in resolution.mappings:
+        secret = fetched.get(mapping.request)
+        if secret is None:
+            continue
+        for name, value in secret_variables(secret).items():
+            if _refused(resolution, name, secret.secret_id):
+                continue
+            if name in layer:
+                resolution.notices.append(
+                    Notice(
+                        "warning",
+                        "secret_key_overlap",
+                        f"{name} is set by {layer[name].source} and by secret {secret.secret_id} "
+                        f"({mapping.variable}); the latter wins",
+                        {"variable": name, "secret_id": secret.secret_id},
+                    )
+                )
+            layer[name] = Binding(name, value, SecretSource(secret.secret_id, secret.version_id))
+    return layer
+
+
+def _apply_reference(
+    resolution: Resolution,
+    reference: SecretReference,
+    fetched: dict[SecretRequest, FetchedSecret],
+    files: dict[str, Binding],
+    process: dict[str, Binding],
+) -> None:
+    name = reference.variable
+    current = resolution.variables.get(name)
+    if current is None or not is_reference(current.value):
+        return  # a mapped secret or the preserved environment already set it
+    if name not in resolution.injected:
+        resolution.injected.append(name)
+    secret = fetched.get(reference.request)
+    if secret is not None and not _refused(resolution, name, reference.request.secret_id):
+        value = referenced_value(secret, reference.json_key, name)
+        resolution.variables[name] = Binding(name, value, SecretSource(secret.secret_id, secret.version_id))
+        return
+    # Fallback: the next value down the priority that is not itself a reference, else unset.
+    lower = [b for b in (process.get(name), files.get(name)) if b is not None and not is_reference(b.value)]
+    if lower and not isinstance(lower[0].source, (SecretSource, FallbackSource)):
+        source = FallbackSource(reference.request.secret_id, lower[0].source)
+        resolution.variables[name] = Binding(name, lower[0].value, source)
+    else:
+        del resolution.variables[name]
+        resolution.injected.remove(name)
+
+
+def _refused(resolution: Resolution, name: str, secret_id: str) -> bool:
+    if not is_protected(name):
+        return False
+    resolution.notices.append(
+        Notice(
+            "warning",
+            "secret_key_refused",
+            f"secret {secret_id} may not set {name} (PATH, HOME, LD_*, DYLD_* and BASH_FUNC_* are protected); ignored",
+            {"variable": name, "secret_id": secret_id},
+        )
+    )
+    return True
+
+
+def _check_required(resolution: Resolution, required: tuple[str, ...]) -> None:
+    missing = [name for name in required if not (name in resolution.variables and resolution.variables[name].value)]
+    if missing:
+        raise MissingVariablesError(missing)

@@ -1,0 +1,108 @@
+"""A fetched secret -> variables (SPEC §1). Pure: nothing here talks to AWS.
+
+A secret that was fetched but has the wrong shape is a configuration error,
+never a silent fallback. Messages name secrets and keys, never values.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from calitho_env.errors import ConfigurationError
+from calitho_env.variables import require_valid
+
+
+@dataclass(frozen=True)
+class FetchedSecret:
+    """What GetSecretValue returned, reduced to what resolution needs."""
+
+    secret_id: str
+    version_id: str | None
+    secret_string: str | None  # None when the secret is binary
+
+
+class _JsonNumber(str):
+    """A JSON number kept as its original text (1.50 stays '1.50')."""
+
+
+def _load(secret: FetchedSecret) -> Any:
+    if secret.secret_string is None:
+        raise ConfigurationError(
+            f"secret {secret.secret_id} is binary (SecretBinary), not a JSON object",
+            hint="store the secret as a JSON object in SecretString",
+        )
+    try:
+        return json.loads(
+            secret.secret_string,
+            parse_int=_JsonNumber,
+            parse_float=_JsonNumber,
+            parse_constant=_JsonNumber,
+        )
+    except ValueError:
+        return _NOT_JSON
+
+
+_NOT_JSON = object()
+
+
+def _render(value: Any, original_text: str, key: str) -> str:
+    if isinstance(value, str):  # strings, and numbers as their JSON text
+        return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    # Arrays and objects: compact JSON, re-parsed plainly so numbers are numbers again.
+    plain = json.loads(original_text)[key]
+    return json.dumps(plain, separators=(",", ":"), ensure_ascii=False)
+
+
+def secret_variables(secret: FetchedSecret) -> dict[str, str]:
+    """Every key of the secret's JSON object as a variable; null values are skipped."""
+    data = _load(secret)
+    if not isinstance(data, dict):
+        kind = "not JSON" if data is _NOT_JSON else f"a JSON {_json_kind(data)}"
+        raise ConfigurationError(
+            f"secret {secret.secret_id} is {kind}, not a JSON object",
+            hint='store it as {"NAME": "value", ...}, the shape `setup` creates',
+        )
+    assert secret.secret_string is not None
+    variables = {}
+    for key, value in data.items():
+        if value is None:
+            continue
+        rendered = _render(value, secret.secret_string, key)
+        require_valid(key, rendered, f"secret {secret.secret_id}")
+        variables[key] = rendered
+    return variables
+
+
+def referenced_value(secret: FetchedSecret, json_key: str | None, variable: str) -> str:
+    """The whole SecretString, or one key of its JSON object, for an ARN reference."""
+    where = f"{variable} (reference to {secret.secret_id})"
+    if json_key is None:
+        if secret.secret_string is None:
+            raise ConfigurationError(f"{where}: the secret is binary", hint="store the value in SecretString")
+        require_valid(variable, secret.secret_string, where)
+        return secret.secret_string
+    data = _load(secret)
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"{where}: the secret is not a JSON object, so it has no key {json_key!r}")
+    if json_key not in data or data[json_key] is None:
+        raise ConfigurationError(
+            f"{where}: the secret has no key {json_key!r}", hint="check the json-key part of the ARN"
+        )
+    assert secret.secret_string is not None
+    value = _render(data[json_key], secret.secret_string, json_key)
+    require_valid(variable, value, where)
+    return value
+
+
+def _json_kind(data: Any) -> str:
+    if isinstance(data, list):
+        return "array"
+    if isinstance(data, bool):
+        return "boolean"
+    if isinstance(data, str) and not isinstance(data, _JsonNumber):
+        return "string"
+    return "number" if data is not None else "null"

@@ -1,0 +1,104 @@
+"""Flags + environment -> Settings: everything resolution needs to know, decided once."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from calitho_env.errors import ConfigurationError
+
+DEFAULT_TIMEOUT = 10.0
+_FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+class Mode(enum.Enum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+    TEST = "test"
+
+
+@dataclass(frozen=True)
+class ModeChoice:
+    mode: Mode
+    origin: str  # "--mode", "CALITHO_ENV_MODE", "NODE_ENV" or "default"
+
+    def describe(self) -> str:
+        if self.origin == "default":
+            return f"{self.mode.value} (default: neither --mode, CALITHO_ENV_MODE nor NODE_ENV is set)"
+        return f"{self.mode.value} (from {self.origin})"
+
+
+def choose_mode(flag: str | None, environ: Mapping[str, str]) -> ModeChoice:
+    """--mode > CALITHO_ENV_MODE > NODE_ENV > development (SPEC §2)."""
+    for origin, raw in (
+        ("--mode", flag),
+        ("CALITHO_ENV_MODE", environ.get("CALITHO_ENV_MODE")),
+        ("NODE_ENV", environ.get("NODE_ENV")),
+    ):
+        if raw is None or raw == "":
+            continue
+        try:
+            return ModeChoice(Mode(raw.strip().lower()), origin)
+        except ValueError:
+            raise ConfigurationError(
+                f"{origin} is {raw!r}, which is not a mode",
+                hint="use development, production or test",
+            ) from None
+    return ModeChoice(Mode.DEVELOPMENT, "default")
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: ModeChoice
+    directory: Path = Path(".")
+    env_files: tuple[Path, ...] = ()  # explicit --env-file list; empty means the cascade
+    timeout: float = DEFAULT_TIMEOUT
+    fallback: bool = True
+    preserve_env: bool = False
+    required: tuple[str, ...] = field(default_factory=tuple)
+
+
+def build_settings(
+    environ: Mapping[str, str],
+    *,
+    mode: str | None = None,
+    directory: Path | None = None,
+    env_files: Sequence[Path] = (),
+    timeout: float | None = None,
+    no_fallback: bool = False,
+    preserve_env: bool = False,
+    required: Sequence[str] = (),
+) -> Settings:
+    """Combine flags with the CALITHO_ENV_* variables of the process environment."""
+    fallback = not no_fallback and environ.get("CALITHO_ENV_FALLBACK", "1").strip().lower() not in _FALSE_WORDS
+    names = list(required)
+    for name in environ.get("CALITHO_ENV_REQUIRE", "").split(","):
+        if name.strip() and name.strip() not in names:
+            names.append(name.strip())
+    return Settings(
+        mode=choose_mode(mode, environ),
+        directory=directory if directory is not None else Path("."),
+        env_files=tuple(env_files),
+        timeout=timeout if timeout is not None else _timeout_from(environ),
+        fallback=fallback,
+        preserve_env=preserve_env,
+        required=tuple(names),
+    )
+
+
+def _timeout_from(environ: Mapping[str, str]) -> float:
+    raw = environ.get("CALITHO_ENV_TIMEOUT")
+    if not raw:
+        return DEFAULT_TIMEOUT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise ConfigurationError(
+            f"CALITHO_ENV_TIMEOUT is {raw!r}, which is not a number of seconds",
+            hint="use a number between 0 and 3600, e.g. 10",
+        )
+    return value

@@ -1,0 +1,53 @@
+"""Where a resolved value came from (its provenance)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ProcessSource:
+    def __str__(self) -> str:
+        return "process"
+
+
+@dataclass(frozen=True)
+class FileSource:
+    path: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"file:{self.path}:{self.line}"
+
+
+@dataclass(frozen=True)
+class SecretSource:
+    secret_id: str
+    version_id: str | None
+
+    def __str__(self) -> str:
+        suffix = f"@{self.version_id}" if self.version_id else ""
+        return f"aws:{self.secret_id}{suffix}"
+
+
+@dataclass(frozen=True)
+class FallbackSource:
+    """A referenced secret failed; the value is the next one down the priority."""
+
+    secret_id: str
+    underlying: ProcessSource | FileSource
+
+    def __str__(self) -> str:
+        return f"fallback:{self.underlying}"
+
+
+Source = ProcessSource | FileSource | SecretSource | FallbackSource
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One variable, its value, and where the value came from."""
+
+    name: str
+    value: str
+    source: Source

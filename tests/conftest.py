@@ -1,0 +1,94 @@
+"""Fixtures: a real moto server over HTTP, temp project folders, a clean AWS environment."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from tests.harness import Launch, base_env, launch
+
+REGION = "us-west-1"
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_endpoint: str) -> str:
+    """A fresh, empty moto backend for each test."""
+    request = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
+    urllib.request.urlopen(request).close()
+    return moto_endpoint
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    return folder
+
+
+def aws_env(endpoint: str, home: Path, **extra: str) -> dict[str, str]:
+    return base_env(
+        home,
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": REGION,
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER": endpoint,
+            "AWS_ENDPOINT_URL_STS": endpoint,
+            **extra,
+        },
+    )
+
+
+@pytest.fixture
+def prod_env(aws: str, tmp_path: Path) -> dict[str, str]:
+    """Production mode against the moto server."""
+    return aws_env(aws, tmp_path, NODE_ENV="production")
+
+
+@pytest.fixture
+def secretsmanager(aws: str) -> Any:
+    return boto3.client(
+        "secretsmanager",
+        region_name=REGION,
+        endpoint_url=aws,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+@pytest.fixture
+def create_secret(secretsmanager: Any) -> Callable[[str, object], str]:
+    """Create a secret whose SecretString is `value` (JSON-encoded unless already a str); returns its ARN."""
+
+    def create(name: str, value: object) -> str:
+        text = value if isinstance(value, str) else json.dumps(value)
+        arn: str = secretsmanager.create_secret(Name=name, SecretString=text)["ARN"]
+        return arn
+
+    return create
+
+
+@pytest.fixture
+def cli(project: Path) -> Callable[..., Launch]:
+    """Run the real CLI in the project folder."""
+
+    def run(*args: str, env: dict[str, str], cwd: Path | None = None, **kwargs: Any) -> Launch:
+        return launch(args, env, cwd or project, **kwargs)
+
+    return run

@@ -1,0 +1,83 @@
+"""How the tests drive the real CLI: a subprocess, a clean environment, and leak checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+# Planted in every secret and env-file value of the failure tests; must never be printed.
+SENTINEL = "SENTINEL-9f3c2a"
+
+# A child that prints its whole environment as JSON, so a test sees exactly what `run` gave it.
+DUMP_ENV = [sys.executable, "-c", "import json, os, sys; json.dump(dict(os.environ), sys.stdout)"]
+
+
+@dataclass
+class Launch:
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    def child_env(self) -> dict[str, str]:
+        assert self.returncode == 0, self.stderr
+        loaded: dict[str, str] = json.loads(self.stdout)
+        return loaded
+
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def base_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A clean environment: nothing inherited from the developer's AWS set-up."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(home),
+        "LC_ALL": "C.UTF-8",
+        "AWS_CONFIG_FILE": str(home / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    env.update(extra or {})
+    return env
+
+
+def launch(
+    args: Sequence[str],
+    env: Mapping[str, str],
+    cwd: Path,
+    timeout: float = 60,
+    stdin: str | None = None,
+) -> Launch:
+    import time
+
+    started = time.monotonic()
+    completed = subprocess.run(
+        [sys.executable, "-m", "calitho_env", *args],
+        env=dict(env),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+    )
+    return Launch(completed.returncode, completed.stdout, completed.stderr, time.monotonic() - started)
+
+
+def assert_no_leak(result: Launch, secrets: Iterable[str] = (SENTINEL,)) -> None:
+    for secret in secrets:
+        assert secret not in result.stdout, f"secret value leaked to stdout: {result.stdout!r}"
+        assert secret not in result.stderr, f"secret value leaked to stderr: {result.stderr!r}"
+    assert "Traceback" not in result.stderr or "--debug" in result.stderr
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
