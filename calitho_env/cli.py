@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import traceback
 from collections.abc import Sequence
@@ -26,6 +27,11 @@ cli.add_command(run_command)
 cli.add_command(print_command)
 
 
+def _event_name(error: CalithoError) -> str:
+    """ConfigurationError -> configuration_error, for JSON log lines."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
     state = CliState()
     try:
@@ -46,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         fields: dict[str, object] = {"exit_code": error.exit_code}
         if error.hint:
             fields["hint"] = error.hint
-        state.reporter.error(type(error).__name__, error.message, **fields)
+        state.reporter.error(_event_name(error), error.message, **fields)
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)

@@ -12,6 +12,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from tests.aws_proxy import AwsProxy
 from tests.harness import Launch, base_env, launch
 
 REGION = "us-west-1"
@@ -92,3 +93,11 @@ def cli(project: Path) -> Callable[..., Launch]:
         return launch(args, env, cwd or project, **kwargs)
 
     return run
+
+
+@pytest.fixture
+def proxy(aws: str) -> Iterator[AwsProxy]:
+    """A misbehaving front door to the moto server; point AWS_ENDPOINT_URL_SECRETS_MANAGER at proxy.url."""
+    front = AwsProxy(aws)
+    yield front
+    front.close()

@@ -1,0 +1,149 @@
+"""A Secrets Manager stand-in's front door that can misbehave: faults, stalls, latency, and counts.
+
+It listens on 127.0.0.1, forwards each request to a moto server unless a fault matches,
+and counts calls per API action. The tests use it for faults moto cannot produce; the
+benchmark uses it for network latency and to count API calls.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+
+@dataclass
+class Fault:
+    """Answer matching calls with this error instead of forwarding them."""
+
+    code: str = "ThrottlingException"
+    status: int = 400
+    action: str = "GetSecretValue"
+    secret_id: str | None = None  # None: every secret
+    times: int | None = None  # None: every time; else only the first N matching calls
+    stall: bool = False  # accept, read the request, never answer (until the proxy closes)
+
+    def matches(self, action: str, secret_id: str | None) -> bool:
+        if action != self.action or (self.secret_id is not None and secret_id != self.secret_id):
+            return False
+        if self.times is None:
+            return True
+        if self.times > 0:
+            self.times -= 1
+            return True
+        return False
+
+
+class AwsProxy:
+    def __init__(self, upstream: str, request_delay: float = 0.0, connect_delay: float = 0.0) -> None:
+        self.upstream = urlsplit(upstream)
+        self.request_delay = request_delay
+        self.connect_delay = connect_delay
+        self.faults: list[Fault] = []
+        self.calls: Counter[str] = Counter()
+        self.connections = 0
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def add(self, fault: Fault) -> Fault:
+        self.faults.append(fault)
+        return fault
+
+    def reset_counts(self) -> None:
+        with self._lock:
+            self.calls.clear()
+            self.connections = 0
+
+    def close(self) -> None:
+        self._closing.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _decide(self, action: str, secret_id: str | None) -> Fault | None:
+        with self._lock:
+            self.calls[action] += 1
+            return next((fault for fault in self.faults if fault.matches(action, secret_id)), None)
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, so connection reuse is visible
+
+            def setup(self) -> None:
+                super().setup()
+                with proxy._lock:
+                    proxy.connections += 1
+                if proxy.connect_delay:
+                    time.sleep(proxy.connect_delay)
+
+            def log_message(self, format: str, *args: object) -> None:
+                """Silent."""
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                action = self.headers.get("X-Amz-Target", "").rsplit(".", 1)[-1] or _query_action(body)
+                try:
+                    secret_id = json.loads(body).get("SecretId") if body.startswith(b"{") else None
+                except ValueError:
+                    secret_id = None
+                fault = proxy._decide(action, secret_id)
+                if proxy.request_delay:
+                    time.sleep(proxy.request_delay)
+                if fault is not None and fault.stall:
+                    proxy._closing.wait()
+                    return
+                if fault is not None:
+                    payload = json.dumps({"__type": fault.code, "message": f"injected {fault.code}"}).encode()
+                    self._answer(fault.status, [("Content-Type", "application/x-amz-json-1.1")], payload)
+                    return
+                self._forward(body)
+
+            def _forward(self, body: bytes) -> None:
+                upstream = http.client.HTTPConnection(
+                    proxy.upstream.hostname or "127.0.0.1", proxy.upstream.port, timeout=30
+                )
+                try:
+                    upstream.request("POST", self.path, body, dict(self.headers.items()))
+                    response = upstream.getresponse()
+                    payload = response.read()
+                    headers = [
+                        (k, v)
+                        for k, v in response.getheaders()
+                        if k.lower() not in ("content-length", "transfer-encoding", "connection")
+                    ]
+                    self._answer(response.status, headers, payload)
+                finally:
+                    upstream.close()
+
+            def _answer(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
+                self.send_response(status)
+                for key, value in headers:
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        return Handler
+
+
+def _query_action(body: bytes) -> str:
+    """The Action of a query-protocol call (STS), e.g. GetCallerIdentity."""
+    for pair in body.decode(errors="replace").split("&"):
+        if pair.startswith("Action="):
+            return pair.split("=", 1)[1]
+    return "unknown"

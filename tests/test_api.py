@@ -1,0 +1,133 @@
+"""The Python API for workers (SPEC §8): same resolution as `run`, cached, thread-safe."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.aws_proxy import AwsProxy
+from tests.conftest import aws_env
+from tests.harness import SENTINEL, base_env, write
+
+SEED_ENV = (
+    "AWS_SECRET_DATABASE=calitho-suite/database\nAWS_SECRET_NEXTAUTH=calitho-suite/nextauth\n"
+    "AWS_SECRET_REDIS=calitho-suite/redis\nDATABASE_URL=postgres://dev\nNEXTAUTH_SECRET=dev\nREDIS_URL=redis://dev\n"
+)
+
+
+def python(code: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+
+
+def create_seed(proxy: AwsProxy, create_secret: object) -> None:
+    assert callable(create_secret)
+    create_secret("calitho-suite/database", {"DATABASE_URL": "postgres://prod"})
+    create_secret("calitho-suite/nextauth", {"NEXTAUTH_SECRET": f"{SENTINEL}-jwt"})
+    create_secret("calitho-suite/redis", {"REDIS_URL": "redis://prod"})
+
+
+def test_the_getters_return_the_same_values_as_run_in_development(project: Path, tmp_path: Path) -> None:
+    write(project / ".env", SEED_ENV)
+    code = (
+        "from calitho_env import *\n"
+        "print(get_database_url(), get_nextauth_secret(), get_redis_url(), sorted(get_all_secrets()))"
+    )
+    result = python(code, project, base_env(tmp_path))
+    assert result.stdout.split(" ", 3)[:3] == ["postgres://dev", "dev", "redis://dev"]
+
+
+def test_32_threads_at_once_make_one_fetch_per_secret_and_clearing_fetches_again(
+    project: Path, tmp_path: Path, proxy: AwsProxy, create_secret: object
+) -> None:
+    create_seed(proxy, create_secret)
+    write(project / ".env", SEED_ENV)
+    proxy.reset_counts()
+    code = (
+        "import threading, calitho_env as c\n"
+        "seen = []\n"
+        "def work():\n"
+        "    seen.append((c.get_database_url(), c.get_redis_url(), c.get_secret('NEXTAUTH_SECRET')))\n"
+        "threads = [threading.Thread(target=work) for _ in range(32)]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+        "assert len(set(seen)) == 1 and len(seen) == 32, seen\n"
+        "print(seen[0][0], seen[0][1])\n"
+        "c.clear_secrets_cache()\n"
+        "print(c.get_redis_url())\n"
+    )
+    env = aws_env(proxy.url, tmp_path, NODE_ENV="production")
+    result = python(code, project, env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["postgres://prod", "redis://prod", "redis://prod"]
+    assert proxy.calls["GetSecretValue"] == 6  # three secrets, fetched twice: before and after the clear
+
+
+def test_errors_are_the_clis_types_with_their_exit_codes(project: Path, tmp_path: Path) -> None:
+    code = (
+        "import calitho_env\n"
+        "try:\n"
+        "    calitho_env.get_database_url()\n"
+        "except calitho_env.MissingVariablesError as error:\n"
+        "    print(type(error).__name__, error.exit_code, error.names)\n"
+    )
+    result = python(code, project, base_env(tmp_path))
+    assert result.stdout.strip() == "MissingVariablesError 78 ['DATABASE_URL']"
+
+
+def test_api_warnings_go_to_the_calitho_env_logger_without_values(
+    project: Path, tmp_path: Path, proxy: AwsProxy
+) -> None:
+    write(project / ".env", SEED_ENV.replace("dev\n", f"{SENTINEL}\n"))
+    code = (
+        "import logging, calitho_env\n"
+        "logging.basicConfig(level=logging.WARNING, format='%(name)s %(levelname)s %(message)s')\n"
+        "print(calitho_env.get_nextauth_secret() == 'SENTINEL-9f3c2a')\n"
+    )
+    result = python(code, project, aws_env(proxy.url, tmp_path, NODE_ENV="production"))
+    assert result.stdout.strip() == "True"
+    assert "calitho_env WARNING secret calitho-suite/nextauth could not be fetched" in result.stderr
+    assert SENTINEL not in result.stderr
+
+
+def test_importing_calitho_env_imports_no_aws_code(tmp_path: Path) -> None:
+    code = "import sys, calitho_env; print([m for m in sys.modules if m.startswith(('boto', 'botocore'))])"
+    assert python(code, tmp_path, base_env(tmp_path)).stdout.strip() == "[]"
+
+
+def test_json_log_format_writes_one_object_per_line(
+    project: Path, tmp_path: Path, proxy: AwsProxy, create_secret: object
+) -> None:
+    create_seed(proxy, create_secret)
+    write(project / ".env", SEED_ENV + "AWS_SECRET_GONE=calitho-suite/gone\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "calitho_env", "print", "-v", "--log-format", "json"],
+        cwd=project,
+        env=aws_env(proxy.url, tmp_path, NODE_ENV="production"),
+        capture_output=True,
+        text=True,
+    )
+    records = [json.loads(line) for line in result.stderr.splitlines()]
+    assert all({"level", "event", "message"} <= set(record) for record in records)
+    events = {record["event"]: record for record in records}
+    assert events["mode"]["mode"] == "production"
+    assert events["secret_unavailable"]["secret_id"] == "calitho-suite/gone"
+    assert events["secret_unavailable"]["error_code"] == "ResourceNotFoundException"
+    assert events["secret_unavailable"]["level"] == "warning"
+    assert "verify the secret name" in events["secret_unavailable"]["hint"]
+    assert isinstance(events["secret_fetched"]["elapsed_ms"], float)
+    assert SENTINEL not in result.stderr
+
+
+def test_json_log_format_reports_errors_with_their_exit_code(project: Path, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "calitho_env", "--log-format", "json", "run", "--", "no-such-command"],
+        cwd=project,
+        env=base_env(tmp_path),
+        capture_output=True,
+        text=True,
+    )
+    (record,) = [json.loads(line) for line in result.stderr.splitlines()]
+    assert record["level"] == "error"
+    assert record["exit_code"] == 127
+    assert result.returncode == 127
