@@ -23,7 +23,8 @@ demo: install
 	$(BIN)/python examples/demo.py
 
 test: install $(NODE_DOTENV)
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 -q -m 'not serial'
+	$(BIN)/python -m pytest -q -m serial
 
 check: install
 	$(BIN)/ruff check .

@@ -46,7 +46,7 @@ class AwsSession:
         self._config = Config(
             connect_timeout=min(timeout, 3.0),
             read_timeout=timeout,
-            retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+            retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
             max_pool_connections=max(workers, 10),
         )
         self._lock = threading.Lock()

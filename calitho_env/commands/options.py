@@ -103,7 +103,7 @@ def resolution_options(function: F) -> F:
                 "--env-file",
                 "env_files",
                 multiple=True,
-                type=click.Path(path_type=Path),
+                type=click.Path(path_type=Path, readable=False),  # checked by envfiles, exit 78
                 help="Read this file instead of the cascade; repeatable, a later file overrides.",
             ),
             click.option(
