@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import botocore.session
 from botocore.config import Config
@@ -110,18 +110,18 @@ def fetch_one(session: AwsSession, request: SecretRequest) -> FetchedSecret:
     return FetchedSecret(request.secret_id, response.get("VersionId"), response.get("SecretString"))
 
 
-def fetch_secrets(requests: Sequence[SecretRequest], timeout: float) -> list[FetchResult]:
-    """GetSecretValue for every request at once, on daemon threads, all within `timeout`.
+T = TypeVar("T")
 
-    Daemon threads, not an executor: a request still stuck at the deadline must not
-    keep `print` or `check` from exiting, and `run` execs over it anyway.
+
+def call_all(calls: Sequence[Callable[[], T]], timeout: float, workers: int | None = None) -> list[T | FetchFailure]:
+    """Run every call at once on daemon threads; each gives its result, its failure, or Timeout.
+
+    Daemon threads, not an executor: a call still stuck at the deadline must not keep
+    `print` or `check` from exiting, and `run` execs over it anyway.
     """
-    started = time.monotonic()
-    deadline = started + timeout
-    workers = min(len(requests), MAX_WORKERS)
-    session = AwsSession(timeout, workers=workers)
-    results: dict[int, FetchResult] = {}
-    pending = list(enumerate(requests))
+    deadline = time.monotonic() + timeout
+    results: dict[int, T | FetchFailure] = {}
+    pending = list(enumerate(calls))
     done = threading.Condition()
 
     def work() -> None:
@@ -129,27 +129,44 @@ def fetch_secrets(requests: Sequence[SecretRequest], timeout: float) -> list[Fet
             with done:
                 if not pending:
                     return
-                index, request = pending.pop(0)
-            begun = time.monotonic()
+                index, call = pending.pop(0)
             try:
-                outcome: FetchedSecret | FetchFailure = fetch_one(session, request)
+                outcome: T | FetchFailure = call()
             except Exception as error:  # noqa: BLE001 - every failure becomes a reported outcome
                 outcome = failure_of(error)
             with done:
-                results[index] = FetchResult(request, outcome, (time.monotonic() - begun) * 1000)
+                results[index] = outcome
                 done.notify_all()
 
-    for _ in range(workers):
-        threading.Thread(target=work, daemon=True, name="calitho-env-fetch").start()
+    for _ in range(min(len(calls), workers or MAX_WORKERS)):
+        threading.Thread(target=work, daemon=True, name="calitho-env-aws").start()
     with done:
-        while len(results) < len(requests):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
+        while len(results) < len(calls) and (remaining := deadline - time.monotonic()) > 0:
             done.wait(remaining)
-        elapsed = (time.monotonic() - started) * 1000
-        return [
-            results.get(index)
-            or FetchResult(request, FetchFailure("Timeout", f"no answer within {timeout:g} s"), elapsed)
-            for index, request in enumerate(requests)
-        ]
+        timed_out = FetchFailure("Timeout", f"no answer within {timeout:g} s")
+        return [results.get(index, timed_out) for index in range(len(calls))]
+
+
+def fetch_secrets(requests: Sequence[SecretRequest], timeout: float) -> list[FetchResult]:
+    """GetSecretValue for every request at once, all within `timeout`, with one shared client."""
+    workers = min(len(requests), MAX_WORKERS)
+    session = AwsSession(timeout, workers=workers)
+    started = time.monotonic()
+
+    def timed(request: SecretRequest) -> Callable[[], FetchResult]:
+        def call() -> FetchResult:
+            begun = time.monotonic()
+            try:
+                outcome: FetchedSecret | FetchFailure = fetch_one(session, request)
+            except Exception as error:  # noqa: BLE001 - reported per secret
+                outcome = failure_of(error)
+            return FetchResult(request, outcome, (time.monotonic() - begun) * 1000)
+
+        return call
+
+    outcomes = call_all([timed(request) for request in requests], timeout, workers)
+    elapsed = (time.monotonic() - started) * 1000
+    return [
+        outcome if isinstance(outcome, FetchResult) else FetchResult(request, outcome, elapsed)
+        for request, outcome in zip(requests, outcomes, strict=True)
+    ]

@@ -10,9 +10,13 @@ from typing import NoReturn
 
 import click
 
+from calitho_env.commands.check import check_command
+from calitho_env.commands.iam_policy import iam_policy_command
 from calitho_env.commands.options import CliState, output_options
 from calitho_env.commands.print import print_command
+from calitho_env.commands.rotate import rotate_command
 from calitho_env.commands.run import run_command
+from calitho_env.commands.setup import setup_command
 from calitho_env.errors import EXIT_FAILURE, CalithoError
 
 
@@ -25,6 +29,10 @@ def cli() -> None:
 
 cli.add_command(run_command)
 cli.add_command(print_command)
+cli.add_command(check_command)
+cli.add_command(setup_command)
+cli.add_command(rotate_command)
+cli.add_command(iam_policy_command)
 
 
 def _event_name(error: CalithoError) -> str:

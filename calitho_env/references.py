@@ -80,7 +80,7 @@ def find_mappings(bindings: Mapping[str, Binding]) -> list[SecretMapping]:
             raise ConfigurationError(
                 f"{where}: a mapping needs a name after AWS_SECRET_", hint="e.g. AWS_SECRET_DATABASE"
             )
-        mappings.append(SecretMapping(name, _parse_secret_id(bindings[name].value.strip(), where)))
+        mappings.append(SecretMapping(name, parse_secret_id(bindings[name].value.strip(), where)))
     return mappings
 
 
@@ -94,7 +94,7 @@ def find_references(bindings: Mapping[str, Binding]) -> list[SecretReference]:
     return references
 
 
-def _parse_secret_id(value: str, where: str) -> SecretRequest:
+def parse_secret_id(value: str, where: str) -> SecretRequest:
     if is_reference(value):
         match = _ARN.fullmatch(value)
         if match is None or match["extra"] is not None or not _SECRET_NAME.fullmatch(match["name"]):

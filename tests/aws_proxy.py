@@ -12,8 +12,10 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import urlsplit
 
 
@@ -45,6 +47,8 @@ class AwsProxy:
         self.request_delay = request_delay
         self.connect_delay = connect_delay
         self.faults: list[Fault] = []
+        # action -> a function that edits the JSON answer moto gave (e.g. backdating a secret)
+        self.rewrites: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
         self.calls: Counter[str] = Counter()
         self.connections = 0
         self._lock = threading.Lock()
@@ -111,9 +115,9 @@ class AwsProxy:
                     payload = json.dumps({"__type": fault.code, "message": f"injected {fault.code}"}).encode()
                     self._answer(fault.status, [("Content-Type", "application/x-amz-json-1.1")], payload)
                     return
-                self._forward(body)
+                self._forward(body, proxy.rewrites.get(action))
 
-            def _forward(self, body: bytes) -> None:
+            def _forward(self, body: bytes, rewrite: Callable[[dict[str, Any]], dict[str, Any]] | None) -> None:
                 upstream = http.client.HTTPConnection(
                     proxy.upstream.hostname or "127.0.0.1", proxy.upstream.port, timeout=30
                 )
@@ -121,6 +125,8 @@ class AwsProxy:
                     upstream.request("POST", self.path, body, dict(self.headers.items()))
                     response = upstream.getresponse()
                     payload = response.read()
+                    if rewrite is not None and response.status == 200:
+                        payload = json.dumps(rewrite(json.loads(payload))).encode()
                     headers = [
                         (k, v)
                         for k, v in response.getheaders()

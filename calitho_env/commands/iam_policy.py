@@ -1,0 +1,68 @@
+"""`calitho-env iam-policy`: the least-privilege policy for the configured secrets, as JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import click
+
+from calitho_env.commands.options import output_options, resolution_options, settings_from, state_of
+from calitho_env.envfiles import load_env_files
+from calitho_env.errors import ConfigurationError
+from calitho_env.fetching import FetchFailure
+from calitho_env.iam import policy
+from calitho_env.provisioning import SEED_SECRETS
+from calitho_env.references import SecretRequest, find_mappings, find_references
+from calitho_env.resolution import PROCESS
+from calitho_env.sources import Binding
+
+
+@click.command("iam-policy")
+@click.option("--account", help="The AWS account id (default: STS GetCallerIdentity, else '*').")
+@click.option(
+    "--for",
+    "purpose",
+    type=click.Choice(["run", "setup"]),
+    default="run",
+    show_default=True,
+    help="run: read the secrets; setup: also create, update and tag them (setup, rotate).",
+)
+@click.option("--region", help="Region for secrets given by name (default: AWS_REGION or the profile's).")
+@resolution_options
+@output_options
+@click.pass_context
+def iam_policy_command(
+    ctx: click.Context, /, account: str | None, purpose: str, region: str | None, **options: Any
+) -> None:
+    """Print the IAM policy that run (or setup) needs for the configured secrets."""
+    settings = settings_from(options)
+    files = load_env_files(settings, os.environ)
+    base = {**files.bindings, **{n: Binding(n, v, PROCESS) for n, v in os.environ.items()}}
+    requests = [m.request for m in find_mappings(base)] + [r.request for r in find_references(base)]
+    if not requests and purpose == "setup":
+        requests = [SecretRequest(seed.default_name) for seed in SEED_SECRETS]
+    if not requests:
+        raise ConfigurationError("no secrets are configured", hint="add AWS_SECRET_<NAME>=<secret-id> to .env")
+    region, account = _region_and_account(ctx, region, account, settings.timeout)
+    click.echo(json.dumps(policy(requests, region, account, purpose), indent=2))
+
+
+def _region_and_account(
+    ctx: click.Context, region: str | None, account: str | None, timeout: float
+) -> tuple[str | None, str]:
+    from calitho_env import aws
+
+    session = aws.AwsSession(min(timeout, 5.0), region=region)
+    if account:
+        return session.region, account
+    (identity,) = aws.call_all([lambda: session.sts().get_caller_identity()], min(timeout, 5.0))
+    if isinstance(identity, FetchFailure):
+        state_of(ctx).reporter.warning(
+            "account_unknown",
+            f"account unknown ({identity.code}); using '*'",
+            hint="pass --account ID for an exact policy",
+        )
+        return session.region, "*"
+    return session.region, str(identity["Account"])

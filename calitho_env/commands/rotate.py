@@ -1,0 +1,54 @@
+"""`calitho-env rotate SECRET-ID KEY`: a new version with one key changed; the value is never printed."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from calitho_env.commands.options import output_options
+from calitho_env.errors import ConfigurationError
+from calitho_env.provisioning import generate_value, rotate_key
+
+
+@click.command("rotate")
+@click.argument("secret_id")
+@click.argument("key")
+@click.option("--generate", is_flag=True, help="A new random value (letters, digits, - and _).")
+@click.option(
+    "--length", type=click.IntRange(16, 4096), default=48, show_default=True, help="Length of the generated value."
+)
+@click.option("--stdin", "from_stdin", is_flag=True, help="Read the new value from standard input.")
+@click.option("--region", help="AWS region (default: AWS_REGION or the profile's; an ARN's region wins).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True)
+@output_options
+def rotate_command(
+    secret_id: str, key: str, generate: bool, length: int, from_stdin: bool, region: str | None, timeout: float
+) -> None:
+    """Put a new version of SECRET-ID in which only KEY changed (AWSPREVIOUS keeps the old one)."""
+    from calitho_env.aws import AwsSession
+
+    if generate == from_stdin:
+        raise click.UsageError("give exactly one of --generate or --stdin (a value is never taken from argv)")
+    value = generate_value(length) if generate else _read_stdin()
+    client = AwsSession(timeout, region=region).secretsmanager(_arn_region(secret_id))
+    version_id = rotate_key(client, secret_id, key, value)
+    click.echo(version_id)
+    click.echo(
+        f"rotated {key} in {secret_id}: new version {version_id} is AWSCURRENT, the old one AWSPREVIOUS", err=True
+    )
+    click.echo("restart the processes that use it: calitho-env reads secrets when they start", err=True)
+
+
+def _arn_region(secret_id: str) -> str | None:
+    """The region an ARN pins, if any."""
+    parts = secret_id.split(":")
+    return parts[3] if secret_id.startswith("arn:") and len(parts) > 3 else None
+
+
+def _read_stdin() -> str:
+    value = sys.stdin.read()
+    value = value.removesuffix("\n").removesuffix("\r")
+    if not value:
+        raise ConfigurationError("no value on standard input", hint='e.g. printf %s "$VALUE" | calitho-env rotate ...')
+    return value

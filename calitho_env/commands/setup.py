@@ -1,0 +1,157 @@
+"""`calitho-env setup`: the seed's setup-secrets.sh as a command.
+
+Interactive by default (values read with hidden input); `--yes` takes the values from the
+env files. Creates or updates each secret, then offers to add the AWS_SECRET_* lines to
+.env and comment out the migrated values.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from calitho_env.commands.options import output_options
+from calitho_env.envfile_edit import EnvFileEdit, apply_edit
+from calitho_env.envfiles import load_env_files
+from calitho_env.errors import CalithoError
+from calitho_env.provisioning import SEED_SECRETS, Change, SeedSecret, generate_value, upsert
+from calitho_env.references import parse_secret_id
+from calitho_env.settings import build_settings
+
+
+def _tags(pairs: tuple[str, ...]) -> dict[str, str]:
+    tags = {}
+    for pair in pairs:
+        key, separator, value = pair.partition("=")
+        if not separator or not key:
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--tag")
+        tags[key] = value
+    return tags
+
+
+@click.command("setup")
+@click.option("--yes", is_flag=True, help="No questions: values from the env files, and .env is edited.")
+@click.option("--overwrite", is_flag=True, help="Replace a value that differs without asking.")
+@click.option(
+    "--generate", multiple=True, metavar="KEY", help="Store a new random value for KEY (e.g. NEXTAUTH_SECRET)."
+)
+@click.option("--region", help="AWS region (default: AWS_REGION or the profile's).")
+@click.option("--kms-key-id", help="Encrypt the secrets with this KMS key.")
+@click.option("--tag", "tag_pairs", multiple=True, metavar="KEY=VALUE", help="Tag each secret; repeatable.")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("."),
+    help="Folder of the env files and of the .env to edit.",
+)
+@click.option("--no-edit", is_flag=True, help="Leave .env as it is.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True)
+@output_options
+def setup_command(
+    yes: bool,
+    overwrite: bool,
+    generate: tuple[str, ...],
+    region: str | None,
+    kms_key_id: str | None,
+    tag_pairs: tuple[str, ...],
+    directory: Path,
+    no_edit: bool,
+    timeout: float,
+) -> None:
+    """Create or update the Calitho Suite secrets in AWS Secrets Manager."""
+    from calitho_env.aws import AwsSession
+
+    tags = _tags(tag_pairs)
+    interactive = not yes
+    if interactive and not sys.stdin.isatty():
+        raise click.UsageError("setup asks questions: run it in a terminal, or pass --yes")
+    files = load_env_files(build_settings(os.environ, directory=directory), os.environ).bindings
+    client = AwsSession(timeout, region=region).secretsmanager()
+    mappings: dict[str, str] = {}
+    migrated: set[str] = set()
+    changes = []
+    for seed in SEED_SECRETS:
+        name = _ask_name(seed, interactive)
+        default = files[seed.key].value if seed.key in files else None
+        value = _ask_value(seed, default, interactive, seed.key in generate)
+        result = upsert(
+            client,
+            name,
+            seed.key,
+            value,
+            seed.description,
+            kms_key_id=kms_key_id,
+            tags=tags,
+            may_replace=_replace_question(name, seed.key, overwrite, interactive),
+        )
+        changes.append(result.change)
+        version = f" (version {result.version_id})" if result.version_id else ""
+        click.echo(f"{name}: {result.change.value}{version}", err=True)
+        if result.change is not Change.MISSING:
+            mappings[seed.mapping] = name
+            migrated.add(seed.key)
+    if all(change is Change.UNCHANGED for change in changes):
+        click.echo("nothing changed: every secret already holds these values", err=True)
+    _offer_env_edit(directory / ".env", EnvFileEdit(mappings, frozenset(migrated)), interactive, no_edit)
+    left = [change for change in changes if change in (Change.KEPT, Change.MISSING)]
+    if left:
+        raise CalithoError(f"{len(left)} secret(s) not written", hint="give the values, or --overwrite to replace")
+
+
+def _replace_question(name: str, key: str, overwrite: bool, interactive: bool) -> Callable[[], bool]:
+    def may_replace() -> bool:
+        return overwrite or (
+            interactive and click.confirm(f"{name} holds a different {key}. Replace it?", default=False, err=True)
+        )
+
+    return may_replace
+
+
+def _ask_name(seed: SeedSecret, interactive: bool) -> str:
+    if not interactive:
+        return seed.default_name
+    while True:
+        name: str = click.prompt(f"Secret name for {seed.key}", default=seed.default_name, err=True)
+        try:
+            parse_secret_id(name, "secret name")
+            return name
+        except CalithoError as error:
+            click.echo(error.message, err=True)
+
+
+def _ask_value(seed: SeedSecret, default: str | None, interactive: bool, generate: bool) -> str | None:
+    if generate:
+        return generate_value()
+    if not interactive:
+        return default or None
+    if seed.key == "NEXTAUTH_SECRET" and click.confirm(f"Generate a new {seed.key}?", default=not default, err=True):
+        return generate_value()
+    keep = "the value from the env files" if default else "the secret's current value"
+    value: str = click.prompt(
+        f"{seed.key} (input hidden; Enter keeps {keep})",
+        hide_input=True,
+        default=default or "",
+        show_default=False,
+        err=True,
+    )
+    return value or None
+
+
+def _offer_env_edit(path: Path, edit: EnvFileEdit, interactive: bool, no_edit: bool) -> None:
+    if no_edit or not edit.mappings:
+        return
+    if interactive and not click.confirm(
+        f"Add the AWS_SECRET_* lines to {path} and comment out the migrated values?", default=True, err=True
+    ):
+        return
+    existed = path.exists()
+    backup = apply_edit(path, edit)
+    if backup is None and existed:
+        click.echo(f"{path} already maps these secrets", err=True)
+    else:
+        click.echo(f"updated {path}" + (f" (backup: {backup})" if backup else ""), err=True)

@@ -1,0 +1,41 @@
+"""The least-privilege IAM policy for the configured secrets (pure; the account comes from the caller)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from calitho_env.references import SecretRequest
+
+RUN_ACTIONS = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+SETUP_ACTIONS = [
+    *RUN_ACTIONS,
+    "secretsmanager:CreateSecret",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecret",
+    "secretsmanager:TagResource",
+]
+_RANDOM_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
+
+
+def secret_arn(request: SecretRequest, region: str | None, account: str) -> str:
+    """An exact ARN where one is configured; else the name with Secrets Manager's `-??????` suffix."""
+    if request.secret_id.startswith("arn:"):
+        return request.secret_id if _RANDOM_SUFFIX.search(request.secret_id) else request.secret_id + "-??????"
+    return f"arn:aws:secretsmanager:{region or '*'}:{account}:secret:{request.secret_id}-??????"
+
+
+def policy(requests: Sequence[SecretRequest], region: str | None, account: str, purpose: str) -> dict[str, Any]:
+    resources = sorted({secret_arn(request, region, account) for request in requests})
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "CalithoEnvSetup" if purpose == "setup" else "CalithoEnvRun",
+                "Effect": "Allow",
+                "Action": SETUP_ACTIONS if purpose == "setup" else RUN_ACTIONS,
+                "Resource": resources,
+            }
+        ],
+    }
