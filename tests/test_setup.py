@@ -77,6 +77,7 @@ def test_a_second_run_changes_nothing_and_says_so(
     write(project / ".env", ENV)
     assert cli("setup", "--yes", env=aws_env(aws, tmp_path)).returncode == 0
     before = (project / ".env").read_bytes()
+
     def versions() -> list[tuple[str, list[str]]]:
         listed = secretsmanager.list_secret_version_ids(SecretId="calitho-suite/redis")["Versions"]
         return [(v["VersionId"], v["VersionStages"]) for v in listed]

@@ -64,10 +64,13 @@ def _secret_lines(secret: SecretReport) -> list[str]:
         lines.append(
             f"       {found}, not readable ({secret.error_code}); run falls back to env-file/environment values"
         )
-    if secret.last_changed:
-        rotated = secret.last_rotated.date().isoformat() if secret.last_rotated else "never"
+    if secret.last_rotated:
         lines.append(
-            f"       last changed {secret.last_changed.date().isoformat()}, last rotated {rotated} "
+            f"       last rotated {secret.last_rotated.date().isoformat()} ({secret.rotation_age_days} days ago)"
+        )
+    elif secret.last_changed:
+        lines.append(
+            f"       never rotated; last changed {secret.last_changed.date().isoformat()} "
             f"({secret.rotation_age_days} days ago)"
         )
     if secret.fallback:
