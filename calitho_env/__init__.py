@@ -1,19 +1,37 @@
-"""calitho-env: give a process its secrets. Importing this package imports no AWS code."""
+"""calitho-env: give a process its secrets. Importing this package imports no AWS code.
 
-from calitho_env.api import (
-    clear_secrets_cache,
-    get_all_secrets,
-    get_database_url,
-    get_nextauth_secret,
-    get_redis_url,
-    get_secret,
-)
-from calitho_env.errors import (
-    CalithoError,
-    ConfigurationError,
-    MissingVariablesError,
-    SecretUnavailableError,
-)
+The Python API is loaded on first use, so `calitho-env run` does not pay for it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from calitho_env.api import (
+        clear_secrets_cache,
+        get_all_secrets,
+        get_database_url,
+        get_nextauth_secret,
+        get_redis_url,
+        get_secret,
+    )
+    from calitho_env.errors import (
+        CalithoError,
+        ConfigurationError,
+        MissingVariablesError,
+        SecretUnavailableError,
+    )
+
+_API = {
+    "clear_secrets_cache",
+    "get_all_secrets",
+    "get_database_url",
+    "get_nextauth_secret",
+    "get_redis_url",
+    "get_secret",
+}
+_ERRORS = {"CalithoError", "ConfigurationError", "MissingVariablesError", "SecretUnavailableError"}
 
 __all__ = [
     "CalithoError",
@@ -27,3 +45,15 @@ __all__ = [
     "get_redis_url",
     "get_secret",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        from calitho_env import api
+
+        return getattr(api, name)
+    if name in _ERRORS:
+        from calitho_env import errors
+
+        return getattr(errors, name)
+    raise AttributeError(f"module 'calitho_env' has no attribute {name!r}")

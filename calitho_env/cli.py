@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import sys
 import traceback
@@ -10,29 +11,39 @@ from typing import NoReturn
 
 import click
 
-from calitho_env.commands.check import check_command
-from calitho_env.commands.iam_policy import iam_policy_command
 from calitho_env.commands.options import CliState, output_options
-from calitho_env.commands.print import print_command
-from calitho_env.commands.rotate import rotate_command
-from calitho_env.commands.run import run_command
-from calitho_env.commands.setup import setup_command
 from calitho_env.errors import EXIT_FAILURE, CalithoError
 
+# Each command's module is imported only when that command runs: `run` pays for nothing else.
+COMMANDS = {
+    "run": "calitho_env.commands.run:run_command",
+    "print": "calitho_env.commands.print:print_command",
+    "check": "calitho_env.commands.check:check_command",
+    "setup": "calitho_env.commands.setup:setup_command",
+    "rotate": "calitho_env.commands.rotate:rotate_command",
+    "iam-policy": "calitho_env.commands.iam_policy:iam_policy_command",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """click's documented pattern for lazily loaded subcommands."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module_name, attribute = COMMANDS[cmd_name].split(":")
+        command: click.Command = getattr(importlib.import_module(module_name), attribute)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="calitho-env")
 @output_options
 def cli() -> None:
     """Give a process its secrets: .env files in development, AWS Secrets Manager in production."""
-
-
-cli.add_command(run_command)
-cli.add_command(print_command)
-cli.add_command(check_command)
-cli.add_command(setup_command)
-cli.add_command(rotate_command)
-cli.add_command(iam_policy_command)
 
 
 def _event_name(error: CalithoError) -> str:

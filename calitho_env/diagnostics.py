@@ -9,20 +9,19 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Literal, TextIO
+from types import MappingProxyType
+from typing import Literal, NamedTuple, TextIO
 
 Level = Literal["error", "warning", "info"]
 LogFormat = Literal["text", "json"]
 PREFIX = "calitho-env"
 
 
-@dataclass(frozen=True)
-class Notice:
+class Notice(NamedTuple):
     level: Level
     event: str  # a stable machine name: secret_unavailable, env_file_unparsable, ...
     message: str
-    fields: Mapping[str, object] = field(default_factory=dict)
+    fields: Mapping[str, object] = MappingProxyType({})
 
 
 class Reporter:

@@ -10,8 +10,8 @@ import errno
 import io
 from collections import ChainMap
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from dotenv.parser import parse_stream
 from dotenv.variables import parse_variables
@@ -22,8 +22,7 @@ from calitho_env.sources import Binding, FileSource
 from calitho_env.variables import require_valid
 
 
-@dataclass(frozen=True)
-class EnvFileLayer:
+class EnvFileLayer(NamedTuple):
     """What the env files define: the winning binding for each name."""
 
     bindings: dict[str, Binding]

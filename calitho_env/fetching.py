@@ -5,9 +5,8 @@ The fix hints are the seed guide's Troubleshooting section. Nothing here imports
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from calitho_env.references import SecretRequest
 from calitho_env.secret_values import FetchedSecret
@@ -50,8 +49,7 @@ def hint_for(code: str) -> str:
     return _HINTS.get(code, _DEFAULT_HINT)
 
 
-@dataclass(frozen=True)
-class FetchFailure:
+class FetchFailure(NamedTuple):
     code: str  # the AWS error code, or NoCredentials / NoRegion / Timeout / EndpointConnectionError ...
     message: str  # the SDK's message; it never carries a secret value
 
@@ -60,14 +58,11 @@ class FetchFailure:
         return hint_for(self.code)
 
 
-@dataclass(frozen=True)
-class FetchResult:
+class FetchResult(NamedTuple):
     request: SecretRequest
     outcome: FetchedSecret | FetchFailure
     elapsed_ms: float
 
 
-class SecretFetcher(Protocol):
-    """Fetch every request concurrently; return one result each within `timeout` seconds."""
-
-    def __call__(self, requests: Sequence[SecretRequest], timeout: float) -> list[FetchResult]: ...
+# Fetch every request concurrently; one result each, within `timeout` seconds.
+SecretFetcher = Callable[[Sequence[SecretRequest], float], list[FetchResult]]

@@ -223,7 +223,7 @@ def _check_resolution(
 ) -> None:
     """Resolve as run would (from what was fetched above), then required variables and fallbacks."""
     replay = {fetch.request: fetch for fetch in fetches}
-    as_run = dataclasses.replace(settings, fallback=True, required=())
+    as_run = settings._replace(fallback=True, required=())
     try:
         resolution = resolve(as_run, environ, fetch=lambda requests, timeout: [replay[r] for r in requests])
     except ConfigurationError as error:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from calitho_env.errors import ConfigurationError
 from calitho_env.sources import Binding
@@ -16,19 +16,18 @@ MAPPING_PREFIX = "AWS_SECRET_"
 # Credentials, not mappings: AWS_SECRET_KEY is the legacy name some SDKs read.
 _NOT_MAPPINGS = frozenset({"AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY"})
 
-_SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
-_REFERENCE_START = re.compile(r"arn:aws[a-z-]*:secretsmanager:")
-_ARN = re.compile(
+# Patterns as strings: `re` compiles each on first use (and caches it), so a launch whose
+# configuration has no mapping or reference never pays for compiling them.
+_NAME_PATTERN = r"[A-Za-z0-9/_+=.@-]{1,512}"
+_ARN = (
     r"(?P<base>arn:aws[a-z-]*:secretsmanager:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+):(?P<account>\d{12}):secret:"
-    r"(?P<name>[^:]+))(?::(?P<extra>.*))?",
-    re.DOTALL,
+    r"(?P<name>[^:]+))(?::(?P<extra>.*))?"
 )
-_VERSION_ID = re.compile(r"[A-Za-z0-9-]{32,64}")
-_VERSION_STAGE = re.compile(r"[A-Za-z0-9_+=.@-]{1,256}")
+_VERSION_ID = r"[A-Za-z0-9-]{32,64}"
+_VERSION_STAGE = r"[A-Za-z0-9_+=.@-]{1,256}"
 
 
-@dataclass(frozen=True)
-class SecretRequest:
+class SecretRequest(NamedTuple):
     """One GetSecretValue call: the id as given, the region an ARN pins, and the version."""
 
     secret_id: str
@@ -44,16 +43,14 @@ class SecretRequest:
         return self.secret_id
 
 
-@dataclass(frozen=True)
-class SecretMapping:
+class SecretMapping(NamedTuple):
     """AWS_SECRET_<NAME>=<secret-id>: every key of the secret's JSON object becomes a variable."""
 
     variable: str
     request: SecretRequest
 
 
-@dataclass(frozen=True)
-class SecretReference:
+class SecretReference(NamedTuple):
     """NAME=arn:...:secret:ID[:json-key[:stage[:version-id]]]: NAME becomes the secret (or one key)."""
 
     variable: str
@@ -66,7 +63,8 @@ def is_mapping_name(name: str) -> bool:
 
 
 def is_reference(value: str) -> bool:
-    return _REFERENCE_START.match(value) is not None
+    """An ARN of Secrets Manager (arn:aws:secretsmanager:..., or another partition's)."""
+    return value.startswith("arn:aws") and value.split(":", 3)[2:3] == ["secretsmanager"]
 
 
 def find_mappings(bindings: Mapping[str, Binding]) -> list[SecretMapping]:
@@ -96,14 +94,14 @@ def find_references(bindings: Mapping[str, Binding]) -> list[SecretReference]:
 
 def parse_secret_id(value: str, where: str) -> SecretRequest:
     if is_reference(value):
-        match = _ARN.fullmatch(value)
-        if match is None or match["extra"] is not None or not _SECRET_NAME.fullmatch(match["name"]):
+        match = re.fullmatch(_ARN, value, re.DOTALL)
+        if match is None or match["extra"] is not None or not re.fullmatch(_NAME_PATTERN, match["name"]):
             raise ConfigurationError(
                 f"{where}: {value!r} is not a secret ARN",
                 hint="use arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME, or just the secret's name",
             )
         return SecretRequest(value, region=match["region"])
-    if not _SECRET_NAME.fullmatch(value):
+    if not re.fullmatch(_NAME_PATTERN, value):
         raise ConfigurationError(
             f"{where}: {value!r} is not a secret name",
             hint="secret names are 1-512 characters of letters, digits and /_+=.@-",
@@ -112,16 +110,16 @@ def parse_secret_id(value: str, where: str) -> SecretRequest:
 
 
 def _parse_reference(name: str, value: str, where: str) -> SecretReference:
-    match = _ARN.fullmatch(value)
+    match = re.fullmatch(_ARN, value, re.DOTALL)
     extra = (match["extra"] or "") if match else ""
     fields = extra.split(":") if extra else []
     json_key, stage, version_id = ([*fields, "", "", ""])[:3]
     if (
         match is None
-        or not _SECRET_NAME.fullmatch(match["name"])
+        or not re.fullmatch(_NAME_PATTERN, match["name"])
         or len(fields) > 3
-        or (stage and not _VERSION_STAGE.fullmatch(stage))
-        or (version_id and not _VERSION_ID.fullmatch(version_id))
+        or (stage and not re.fullmatch(_VERSION_STAGE, stage))
+        or (version_id and not re.fullmatch(_VERSION_ID, version_id))
     ):
         raise ConfigurationError(
             f"{where}: malformed secret reference",

@@ -8,7 +8,6 @@ Every consumer (run, print, check, the Python API) goes through `resolve`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from calitho_env.diagnostics import Notice
@@ -31,16 +30,27 @@ from calitho_env.variables import is_protected
 PROCESS = ProcessSource()
 
 
-@dataclass
 class Resolution:
-    mode: ModeChoice
-    variables: dict[str, Binding]  # the whole child environment
-    injected: list[str]  # what env files, mappings and references define (what `print` shows)
-    files_read: tuple[Path, ...]
-    mappings: list[SecretMapping]
-    references: list[SecretReference]
-    fetches: list[FetchResult] = field(default_factory=list)
-    notices: list[Notice] = field(default_factory=list)
+    """The child environment with the provenance of every value, and what to tell the user."""
+
+    def __init__(
+        self,
+        mode: ModeChoice,
+        variables: dict[str, Binding],
+        injected: list[str],
+        files_read: tuple[Path, ...],
+        mappings: list[SecretMapping],
+        references: list[SecretReference],
+        notices: list[Notice],
+    ) -> None:
+        self.mode = mode
+        self.variables = variables  # the whole child environment
+        self.injected = injected  # what env files, mappings and references define (what `print` shows)
+        self.files_read = files_read
+        self.mappings = mappings
+        self.references = references
+        self.notices = notices
+        self.fetches: list[FetchResult] = []
 
     def environment(self) -> dict[str, str]:
         return {name: binding.value for name, binding in self.variables.items()}

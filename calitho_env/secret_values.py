@@ -7,15 +7,13 @@ never a silent fallback. Messages name secrets and keys, never values.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from calitho_env.errors import ConfigurationError
 from calitho_env.variables import require_valid
 
 
-@dataclass(frozen=True)
-class FetchedSecret:
+class FetchedSecret(NamedTuple):
     """What GetSecretValue returned, reduced to what resolution needs."""
 
     secret_id: str

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from calitho_env.errors import ConfigurationError
 
@@ -19,8 +19,7 @@ class Mode(enum.Enum):
     TEST = "test"
 
 
-@dataclass(frozen=True)
-class ModeChoice:
+class ModeChoice(NamedTuple):
     mode: Mode
     origin: str  # "--mode", "CALITHO_ENV_MODE", "NODE_ENV" or "default"
 
@@ -49,15 +48,14 @@ def choose_mode(flag: str | None, environ: Mapping[str, str]) -> ModeChoice:
     return ModeChoice(Mode.DEVELOPMENT, "default")
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     mode: ModeChoice
     directory: Path = Path(".")
     env_files: tuple[Path, ...] = ()  # explicit --env-file list; empty means the cascade
     timeout: float = DEFAULT_TIMEOUT
     fallback: bool = True
     preserve_env: bool = False
-    required: tuple[str, ...] = field(default_factory=tuple)
+    required: tuple[str, ...] = ()
 
 
 def build_settings(

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class ProcessSource:
+class ProcessSource(NamedTuple):
     def __str__(self) -> str:
         return "process"
 
 
-@dataclass(frozen=True)
-class FileSource:
+class FileSource(NamedTuple):
     path: str
     line: int
 
@@ -20,8 +18,7 @@ class FileSource:
         return f"file:{self.path}:{self.line}"
 
 
-@dataclass(frozen=True)
-class SecretSource:
+class SecretSource(NamedTuple):
     secret_id: str
     version_id: str | None
 
@@ -30,8 +27,7 @@ class SecretSource:
         return f"aws:{self.secret_id}{suffix}"
 
 
-@dataclass(frozen=True)
-class FallbackSource:
+class FallbackSource(NamedTuple):
     """A referenced secret failed; the value is the next one down the priority."""
 
     secret_id: str
@@ -44,8 +40,7 @@ class FallbackSource:
 Source = ProcessSource | FileSource | SecretSource | FallbackSource
 
 
-@dataclass(frozen=True)
-class Binding:
+class Binding(NamedTuple):
     """One variable, its value, and where the value came from."""
 
     name: str

@@ -41,9 +41,20 @@ class Fault:
         return False
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # socketserver's default of 5 drops SYNs when 50 clients connect at once: 1 s stalls
+
+
 class AwsProxy:
-    def __init__(self, upstream: str, request_delay: float = 0.0, connect_delay: float = 0.0) -> None:
+    def __init__(
+        self, upstream: str, request_delay: float = 0.0, connect_delay: float = 0.0, memoize_reads: bool = False
+    ) -> None:
         self.upstream = urlsplit(upstream)
+        # Answer a repeated GetSecretValue from memory: the real service answers concurrent calls in
+        # parallel, while moto serializes them under one lock at several ms each (benchmark only).
+        self.memoize_reads = memoize_reads
+        self._memo: dict[bytes, tuple[int, list[tuple[str, str]], bytes]] = {}
         self.request_delay = request_delay
         self.connect_delay = connect_delay
         self.faults: list[Fault] = []
@@ -53,8 +64,7 @@ class AwsProxy:
         self.connections = 0
         self._lock = threading.Lock()
         self._closing = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), self._handler_class())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
 
@@ -87,6 +97,7 @@ class AwsProxy:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, so connection reuse is visible
+            disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms delayed-ACK stall
 
             def setup(self) -> None:
                 super().setup()
@@ -115,9 +126,15 @@ class AwsProxy:
                     payload = json.dumps({"__type": fault.code, "message": f"injected {fault.code}"}).encode()
                     self._answer(fault.status, [("Content-Type", "application/x-amz-json-1.1")], payload)
                     return
-                self._forward(body, proxy.rewrites.get(action))
+                memo_key = body if proxy.memoize_reads and action == "GetSecretValue" else None
+                if memo_key is not None and memo_key in proxy._memo:
+                    self._answer(*proxy._memo[memo_key])
+                    return
+                self._forward(body, proxy.rewrites.get(action), memo_key)
 
-            def _forward(self, body: bytes, rewrite: Callable[[dict[str, Any]], dict[str, Any]] | None) -> None:
+            def _forward(
+                self, body: bytes, rewrite: Callable[[dict[str, Any]], dict[str, Any]] | None, memo_key: bytes | None
+            ) -> None:
                 upstream = http.client.HTTPConnection(
                     proxy.upstream.hostname or "127.0.0.1", proxy.upstream.port, timeout=30
                 )
@@ -132,6 +149,8 @@ class AwsProxy:
                         for k, v in response.getheaders()
                         if k.lower() not in ("content-length", "transfer-encoding", "connection")
                     ]
+                    if memo_key is not None and response.status == 200:
+                        proxy._memo[memo_key] = (response.status, headers, payload)
                     self._answer(response.status, headers, payload)
                 finally:
                     upstream.close()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,14 +18,14 @@ from calitho_env.sources import SecretSource
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass
 class CliState:
     """Output settings, shared by the group and every command (they may be given at either level)."""
 
-    verbosity: int = 0
-    log_format: LogFormat = "text"
-    debug: bool = False
-    reporter: Reporter = field(default_factory=Reporter)
+    def __init__(self) -> None:
+        self.verbosity = 0
+        self.log_format: LogFormat = "text"
+        self.debug = False
+        self.reporter = Reporter()
 
     def refresh(self) -> None:
         self.reporter = Reporter(self.verbosity, self.log_format)
