@@ -1,0 +1,29 @@
+"""The benchmark keeps working: `make test` runs it once, with one repetition (no timing is asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.serial
+def test_the_benchmark_runs_and_counts_one_get_secret_value_per_secret(tmp_path: Path) -> None:
+    output = tmp_path / "RESULTS.md"
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench", "--repetitions", "1", "--sizes", "1,3,20", "--output", str(output)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    text = output.read_text()
+    for row in ("| `calitho-env run -- true` |", "| calitho-env, N=20 |", "| naive boto3, N=20 |", "| floor: "):
+        assert row in text
+    assert "| 20 | 20 | 0 |" in text  # N=20: twenty GetSecretValue calls and no other call
+    assert "exactly one GetSecretValue per secret and no other call: met" in text
