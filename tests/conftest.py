@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import threading
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +104,36 @@ def proxy(aws: str) -> Iterator[AwsProxy]:
     front = AwsProxy(aws)
     yield front
     front.close()
+
+
+@pytest.fixture
+def container_credentials() -> Iterator[tuple[str, list[str]]]:
+    """An ECS-style credentials endpoint on loopback; records the Authorization header of each call."""
+    calls: list[str] = []
+    expiration = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            calls.append(self.headers.get("Authorization", ""))
+            body = json.dumps(
+                {
+                    "AccessKeyId": "ASIACONTAINER",
+                    "SecretAccessKey": "container-secret",
+                    "Token": "container-token",
+                    "Expiration": expiration,
+                }
+            ).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            """Silent."""
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v2/credentials", calls
+    server.shutdown()
+    server.server_close()

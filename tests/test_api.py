@@ -131,3 +131,16 @@ def test_json_log_format_reports_errors_with_their_exit_code(project: Path, tmp_
     assert record["level"] == "error"
     assert record["exit_code"] == 127
     assert result.returncode == 127
+
+
+def test_calitho_env_log_format_json_in_the_environment_chooses_json_lines(project: Path, tmp_path: Path) -> None:
+    write(project / ".env", "GOOD=1\nnot a binding\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "calitho_env", "print"],
+        cwd=project,
+        env=base_env(tmp_path, {"CALITHO_ENV_LOG_FORMAT": "json"}),
+        capture_output=True,
+        text=True,
+    )
+    (record,) = [json.loads(line) for line in result.stderr.splitlines()]
+    assert (record["level"], record["event"]) == ("warning", "env_file_unparsable")

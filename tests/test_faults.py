@@ -7,13 +7,9 @@ that must never be printed.
 
 from __future__ import annotations
 
-import json
 import socket
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -177,39 +173,6 @@ def test_no_credentials_at_all_falls_back_with_the_credentials_hint(
     result = cli("run", "--timeout", str(TIMEOUT), "--", *DUMP_ENV, env=env)
     assert_fell_back(result, "NoCredentials")
     assert "aws sts get-caller-identity" in result.stderr
-
-
-@pytest.fixture
-def container_credentials() -> Iterator[tuple[str, list[str]]]:
-    """An ECS-style credentials endpoint on loopback; records the Authorization header of each call."""
-    calls: list[str] = []
-    expiration = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            calls.append(self.headers.get("Authorization", ""))
-            body = json.dumps(
-                {
-                    "AccessKeyId": "ASIACONTAINER",
-                    "SecretAccessKey": "container-secret",
-                    "Token": "container-token",
-                    "Expiration": expiration,
-                }
-            ).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            """Silent."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v2/credentials", calls
-    server.shutdown()
-    server.server_close()
 
 
 def test_credentials_from_a_container_endpoint_are_used(

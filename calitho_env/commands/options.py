@@ -23,9 +23,10 @@ class CliState:
 
     def __init__(self) -> None:
         self.verbosity = 0
-        self.log_format: LogFormat = "text"
+        # A container's ENTRYPOINT ends in `--`, so its log format can be chosen by environment too.
+        self.log_format: LogFormat = "json" if os.environ.get("CALITHO_ENV_LOG_FORMAT") == "json" else "text"
         self.debug = False
-        self.reporter = Reporter()
+        self.reporter = Reporter(self.verbosity, self.log_format)
 
     def refresh(self) -> None:
         self.reporter = Reporter(self.verbosity, self.log_format)
