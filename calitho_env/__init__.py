@@ -23,16 +23,6 @@ if TYPE_CHECKING:
         SecretUnavailableError,
     )
 
-_API = {
-    "clear_secrets_cache",
-    "get_all_secrets",
-    "get_database_url",
-    "get_nextauth_secret",
-    "get_redis_url",
-    "get_secret",
-}
-_ERRORS = {"CalithoError", "ConfigurationError", "MissingVariablesError", "SecretUnavailableError"}
-
 __all__ = [
     "CalithoError",
     "ConfigurationError",
@@ -48,12 +38,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in _API:
-        from calitho_env import api
+    if name not in __all__:
+        raise AttributeError(f"module 'calitho_env' has no attribute {name!r}")
+    from calitho_env import api, errors  # the error classes are capitalised, the API's functions are not
 
-        return getattr(api, name)
-    if name in _ERRORS:
-        from calitho_env import errors
-
-        return getattr(errors, name)
-    raise AttributeError(f"module 'calitho_env' has no attribute {name!r}")
+    return getattr(errors if name[0].isupper() else api, name)
