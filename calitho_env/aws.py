@@ -7,6 +7,7 @@ deadline over credentials, retries and requests.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 MAX_WORKERS = 64
 MAX_ATTEMPTS = 4  # the first call and three retries: rides out brief throttling
+BATCH_SIZE = 20  # BatchGetSecretValue's limit for SecretIdList
 
 
 class AwsSession:
@@ -52,7 +54,7 @@ class AwsSession:
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str | None], Any] = {}
 
-    @property
+    @functools.cached_property
     def region(self) -> str | None:
         """--region, else AWS_REGION (as ECS and the other SDKs set it), else botocore's own lookup."""
         configured = cast("str | None", self._session.get_config_variable("region"))
@@ -147,26 +149,76 @@ def call_all(calls: Sequence[Callable[[], T]], timeout: float, workers: int | No
         return [results.get(index, timed_out) for index in range(len(calls))]
 
 
-def fetch_secrets(requests: Sequence[SecretRequest], timeout: float) -> list[FetchResult]:
-    """GetSecretValue for every request at once, all within `timeout`, with one shared client."""
-    workers = min(len(requests), MAX_WORKERS)
+def fetch_batch(session: AwsSession, group: Sequence[SecretRequest]) -> list[FetchedSecret | FetchFailure]:
+    """One BatchGetSecretValue for up to 20 secrets of one region; each gets its value or its own error."""
+    response = session.secretsmanager(group[0].region).batch_get_secret_value(
+        SecretIdList=[request.secret_id for request in group]
+    )
+    errors = {
+        error.get("SecretId"): FetchFailure(str(error.get("ErrorCode", "Unknown")), str(error.get("Message", "")))
+        for error in response.get("Errors", [])
+    }
+    values = response.get("SecretValues", [])
+    outcomes: list[FetchedSecret | FetchFailure] = []
+    for request in group:
+        wanted = request.secret_id
+        value = next(
+            (v for v in values if wanted in (v.get("Name"), v.get("ARN")) or v.get("ARN", "").startswith(wanted + "-")),
+            None,
+        )
+        if wanted in errors or value is None:
+            outcomes.append(errors.get(wanted) or FetchFailure("ResourceNotFoundException", "not in the batch answer"))
+        else:
+            outcomes.append(FetchedSecret(wanted, value.get("VersionId"), value.get("SecretString")))
+    return outcomes
+
+
+def _groups(requests: Sequence[SecretRequest], batch: bool) -> list[list[SecretRequest]]:
+    """One request each; with `batch`, current versions of one region in groups of up to BATCH_SIZE."""
+    if not batch:
+        return [[request] for request in requests]
+    by_region: dict[str | None, list[SecretRequest]] = {}
+    singles = []
+    for request in requests:
+        if request.version_stage or request.version_id:
+            singles.append([request])  # BatchGetSecretValue reads AWSCURRENT only
+        else:
+            by_region.setdefault(request.region, []).append(request)
+    chunks = [group[i : i + BATCH_SIZE] for group in by_region.values() for i in range(0, len(group), BATCH_SIZE)]
+    return chunks + singles
+
+
+def fetch_secrets(requests: Sequence[SecretRequest], timeout: float, batch: bool = False) -> list[FetchResult]:
+    """Every request at once, all within `timeout`, with one shared client.
+
+    One GetSecretValue per secret; with `batch`, one BatchGetSecretValue per 20 (opt-in: that API
+    allows 100 calls a second per region, against GetSecretValue's 10,000, so a fleet starting
+    together would be throttled on it).
+    """
+    groups = _groups(requests, batch)
+    workers = min(len(groups), MAX_WORKERS)
     session = AwsSession(timeout, workers=workers)
     started = time.monotonic()
 
-    def timed(request: SecretRequest) -> Callable[[], FetchResult]:
-        def call() -> FetchResult:
+    def timed(group: list[SecretRequest]) -> Callable[[], list[FetchResult]]:
+        def call() -> list[FetchResult]:
             begun = time.monotonic()
+            outcomes: list[FetchedSecret | FetchFailure]
             try:
-                outcome: FetchedSecret | FetchFailure = fetch_one(session, request)
+                outcomes = fetch_batch(session, group) if len(group) > 1 else [fetch_one(session, group[0])]
             except Exception as error:  # noqa: BLE001 - reported per secret
-                outcome = failure_of(error)
-            return FetchResult(request, outcome, (time.monotonic() - begun) * 1000)
+                outcomes = [failure_of(error)] * len(group)
+            elapsed = (time.monotonic() - begun) * 1000
+            return [FetchResult(request, outcome, elapsed) for request, outcome in zip(group, outcomes, strict=True)]
 
         return call
 
-    outcomes = call_all([timed(request) for request in requests], timeout, workers)
+    answers = call_all([timed(group) for group in groups], timeout, workers)
     elapsed = (time.monotonic() - started) * 1000
-    return [
-        outcome if isinstance(outcome, FetchResult) else FetchResult(request, outcome, elapsed)
-        for request, outcome in zip(requests, outcomes, strict=True)
-    ]
+    results: dict[SecretRequest, FetchResult] = {}
+    for group, answer in zip(groups, answers, strict=True):
+        if isinstance(answer, FetchFailure):  # the deadline passed first
+            results.update((request, FetchResult(request, answer, elapsed)) for request in group)
+        else:
+            results.update((result.request, result) for result in answer)
+    return [results[request] for request in requests]

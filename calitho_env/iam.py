@@ -26,16 +26,25 @@ def secret_arn(request: SecretRequest, region: str | None, account: str) -> str:
     return f"arn:aws:secretsmanager:{region or '*'}:{account}:secret:{request.secret_id}-??????"
 
 
-def policy(requests: Sequence[SecretRequest], region: str | None, account: str, purpose: str) -> dict[str, Any]:
+def policy(
+    requests: Sequence[SecretRequest], region: str | None, account: str, purpose: str, batch: bool = False
+) -> dict[str, Any]:
     resources = sorted({secret_arn(request, region, account) for request in requests})
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "CalithoEnvSetup" if purpose == "setup" else "CalithoEnvRun",
+            "Effect": "Allow",
+            "Action": SETUP_ACTIONS if purpose == "setup" else RUN_ACTIONS,
+            "Resource": resources,
+        }
+    ]
+    if batch:  # BatchGetSecretValue has no resource-level permission; GetSecretValue above still limits it
+        statements.append(
             {
-                "Sid": "CalithoEnvSetup" if purpose == "setup" else "CalithoEnvRun",
+                "Sid": "CalithoEnvBatch",
                 "Effect": "Allow",
-                "Action": SETUP_ACTIONS if purpose == "setup" else RUN_ACTIONS,
-                "Resource": resources,
+                "Action": ["secretsmanager:BatchGetSecretValue"],
+                "Resource": "*",
             }
-        ],
-    }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}

@@ -7,7 +7,7 @@ Every consumer (run, print, check, the Python API) goes through `resolve`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from calitho_env.diagnostics import Notice
@@ -66,10 +66,13 @@ class Resolution:
         return counts
 
 
-def _fetch_with_aws(requests: list[SecretRequest], timeout: float) -> list[FetchResult]:
-    from calitho_env import aws  # only production pays for importing botocore
+def _aws_fetcher(batch: bool) -> SecretFetcher:
+    def fetch(requests: Sequence[SecretRequest], timeout: float) -> list[FetchResult]:
+        from calitho_env import aws  # only production pays for importing botocore
 
-    return aws.fetch_secrets(requests, timeout)
+        return aws.fetch_secrets(requests, timeout, batch)
+
+    return fetch
 
 
 def resolve(settings: Settings, environ: Mapping[str, str], fetch: SecretFetcher | None = None) -> Resolution:
@@ -97,7 +100,7 @@ def resolve(settings: Settings, environ: Mapping[str, str], fetch: SecretFetcher
             )
     elif wanted:
         requests = list(dict.fromkeys(wanted))
-        resolution.fetches = (fetch or _fetch_with_aws)(requests, settings.timeout)
+        resolution.fetches = (fetch or _aws_fetcher(settings.batch))(requests, settings.timeout)
         _apply_secrets(resolution, settings, files.bindings, process)
     _check_required(resolution, settings.required)
     return resolution

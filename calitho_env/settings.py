@@ -56,6 +56,7 @@ class Settings(NamedTuple):
     fallback: bool = True
     preserve_env: bool = False
     required: tuple[str, ...] = ()
+    batch: bool = False  # BatchGetSecretValue, 20 secrets a call (opt-in)
 
 
 def build_settings(
@@ -68,6 +69,7 @@ def build_settings(
     no_fallback: bool = False,
     preserve_env: bool = False,
     required: Sequence[str] = (),
+    batch: bool = False,
 ) -> Settings:
     """Combine flags with the CALITHO_ENV_* variables of the process environment."""
     fallback = not no_fallback and environ.get("CALITHO_ENV_FALLBACK", "1").strip().lower() not in _FALSE_WORDS
@@ -83,6 +85,7 @@ def build_settings(
         fallback=fallback,
         preserve_env=preserve_env,
         required=tuple(names),
+        batch=batch or environ.get("CALITHO_ENV_BATCH", "").strip().lower() in ("1", "true", "yes", "on"),
     )
 
 

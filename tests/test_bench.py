@@ -25,5 +25,7 @@ def test_the_benchmark_runs_and_counts_one_get_secret_value_per_secret(tmp_path:
     text = output.read_text()
     for row in ("| `calitho-env run -- true` |", "| calitho-env, N=20 |", "| naive boto3, N=20 |", "| floor: "):
         assert row in text
-    assert "| 20 | 20 | 0 |" in text  # N=20: twenty GetSecretValue calls and no other call
+    assert "| calitho-env, N=20 | 20 | 0 | 0 |" in text  # twenty GetSecretValue calls and no other call
+    assert "| calitho-env --batch, N=20 | 0 | 1 | 0 |" in text
     assert "exactly one GetSecretValue per secret and no other call: met" in text
+    assert "with --batch, one BatchGetSecretValue per 20 secrets and no other call: met" in text

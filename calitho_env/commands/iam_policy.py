@@ -46,7 +46,7 @@ def iam_policy_command(
     if not requests:
         raise ConfigurationError("no secrets are configured", hint="add AWS_SECRET_<NAME>=<secret-id> to .env")
     region, account = _region_and_account(ctx, region, account, settings.timeout)
-    click.echo(json.dumps(policy(requests, region, account, purpose), indent=2))
+    click.echo(json.dumps(policy(requests, region, account, purpose, settings.batch), indent=2))
 
 
 def _region_and_account(

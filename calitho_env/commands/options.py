@@ -122,6 +122,11 @@ def resolution_options(function: F) -> F:
                 help="The process environment wins over secrets (secrets still win over files).",
             ),
             click.option(
+                "--batch",
+                is_flag=True,
+                help="Fetch with BatchGetSecretValue, 20 secrets a call (opt-in; also CALITHO_ENV_BATCH=1).",
+            ),
+            click.option(
                 "--require",
                 "required",
                 multiple=True,
@@ -144,6 +149,7 @@ def settings_from(options: dict[str, Any]) -> Settings:
         no_fallback=options["no_fallback"],
         preserve_env=options["preserve_env"],
         required=options["required"],
+        batch=options["batch"],
     )
 
 
