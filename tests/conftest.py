@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -13,6 +14,7 @@ from typing import Any
 
 import boto3
 import pytest
+from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
 from tests.aws_proxy import AwsProxy
@@ -137,3 +139,22 @@ def container_credentials() -> Iterator[tuple[str, list[str]]]:
     yield f"http://127.0.0.1:{server.server_address[1]}/v2/credentials", calls
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def clean_aws_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """For in-process tests: none of the developer's AWS_* settings, us-west-1, no metadata service."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_REGION", "us-west-1")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+
+
+@pytest.fixture
+def in_process_aws(clean_aws_environment: None) -> Iterator[None]:
+    """moto's mock_aws: botocore in this process talks to an in-memory Secrets Manager."""
+    with mock_aws():
+        yield

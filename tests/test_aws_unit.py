@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from calitho_env import aws
 from calitho_env.fetching import FetchFailure
@@ -18,33 +15,27 @@ from calitho_env.secret_values import FetchedSecret
 
 
 @pytest.fixture
-def secretsmanager(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_REGION", "us-west-1")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    with mock_aws():
-        yield boto3.client("secretsmanager", region_name="us-west-1")
+def in_memory(in_process_aws: None) -> Any:
+    return boto3.client("secretsmanager", region_name="us-west-1")
 
 
-def test_each_request_gets_its_secret_string_and_version(secretsmanager: Any) -> None:
-    created = secretsmanager.create_secret(Name="a", SecretString=json.dumps({"A": "1"}))
+def test_each_request_gets_its_secret_string_and_version(in_memory: Any) -> None:
+    created = in_memory.create_secret(Name="a", SecretString=json.dumps({"A": "1"}))
     (result,) = aws.fetch_secrets([SecretRequest("a")], timeout=5)
     assert result.outcome == FetchedSecret("a", created["VersionId"], '{"A": "1"}')
     assert result.elapsed_ms >= 0
 
 
-def test_a_missing_secret_is_a_failure_with_the_aws_code(secretsmanager: Any) -> None:
+def test_a_missing_secret_is_a_failure_with_the_aws_code(in_memory: Any) -> None:
     (result,) = aws.fetch_secrets([SecretRequest("missing")], timeout=5)
     assert isinstance(result.outcome, FetchFailure)
     assert result.outcome.code == "ResourceNotFoundException"
     assert "verify the secret name" in result.outcome.hint
 
 
-def test_the_previous_version_is_fetched_by_stage(secretsmanager: Any) -> None:
-    secretsmanager.create_secret(Name="v", SecretString="old")
-    secretsmanager.put_secret_value(SecretId="v", SecretString="new")
+def test_the_previous_version_is_fetched_by_stage(in_memory: Any) -> None:
+    in_memory.create_secret(Name="v", SecretString="old")
+    in_memory.put_secret_value(SecretId="v", SecretString="new")
     current, previous = aws.fetch_secrets(
         [SecretRequest("v"), SecretRequest("v", version_stage="AWSPREVIOUS")], timeout=5
     )
@@ -53,9 +44,9 @@ def test_the_previous_version_is_fetched_by_stage(secretsmanager: Any) -> None:
     assert (current.outcome.secret_string, previous.outcome.secret_string) == ("new", "old")
 
 
-def test_results_come_back_in_request_order_with_batching(secretsmanager: Any) -> None:
+def test_results_come_back_in_request_order_with_batching(in_memory: Any) -> None:
     for index in range(23):
-        secretsmanager.create_secret(Name=f"s{index}", SecretString=str(index))
+        in_memory.create_secret(Name=f"s{index}", SecretString=str(index))
     requests = [SecretRequest(f"s{index}") for index in reversed(range(23))] + [SecretRequest("gone")]
     results = aws.fetch_secrets(requests, timeout=10, batch=True)
     assert [r.request for r in results] == requests
@@ -68,21 +59,14 @@ def test_results_come_back_in_request_order_with_batching(secretsmanager: Any) -
 def test_batches_hold_twenty_current_versions_of_one_region() -> None:
     requests = [SecretRequest(f"s{i}") for i in range(45)] + [
         SecretRequest("pinned", version_stage="AWSPREVIOUS"),
-        SecretRequest("arn:aws:secretsmanager:eu-west-1:123456789012:secret:x", region="eu-west-1"),
+        SecretRequest("arn:aws:in_memory:eu-west-1:123456789012:secret:x", region="eu-west-1"),
     ]
     groups = aws._groups(requests, batch=True)
     assert sorted(len(group) for group in groups) == [1, 1, 5, 20, 20]
     assert [len(group) for group in aws._groups(requests, batch=False)] == [1] * 47
 
 
-def test_no_credentials_is_reported_as_no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    for name in list(os.environ):
-        if name.startswith("AWS_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_REGION", "us-west-1")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+def test_no_credentials_is_reported_as_no_credentials(clean_aws_environment: None) -> None:
     (result,) = aws.fetch_secrets([SecretRequest("a")], timeout=5)
     assert isinstance(result.outcome, FetchFailure)
     assert result.outcome.code == "NoCredentials"
