@@ -78,10 +78,21 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except Exception as error:  # noqa: BLE001 - the edge: no traceback unless --debug
         if state.debug:
             traceback.print_exc()
-        state.reporter.error(
-            "internal_error",
-            f"unexpected {type(error).__name__}; rerun with --debug for the traceback",
-            exit_code=EXIT_FAILURE,
-        )
+        if type(error).__module__.startswith("botocore"):  # an AWS call of setup, rotate or iam-policy
+            from calitho_env.aws import failure_of
+
+            failure = failure_of(error)
+            state.reporter.error(
+                "aws_error",
+                f"AWS call failed: {failure.code}: {failure.message}",
+                exit_code=EXIT_FAILURE,
+                hint=failure.hint,
+            )
+        else:
+            state.reporter.error(
+                "internal_error",
+                f"unexpected {type(error).__name__}; rerun with --debug for the traceback",
+                exit_code=EXIT_FAILURE,
+            )
         sys.exit(EXIT_FAILURE)
     sys.exit(0)

@@ -197,3 +197,15 @@ class _Recorder:
 
     def flush(self) -> None:
         """Nothing buffered."""
+
+
+def test_setup_without_credentials_says_so_with_the_fix(cli: Cli, project: Path, tmp_path: Path, aws: str) -> None:
+    write(project / ".env", ENV)
+    env = aws_env(aws, tmp_path)
+    del env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]
+    result = cli("setup", "--yes", env=env)
+    assert result.returncode == 1
+    assert "AWS call failed: NoCredentials" in result.stderr
+    assert "aws sts get-caller-identity" in result.stderr
+    assert_no_leak(result, VALUES)
+    assert (project / ".env").read_bytes().decode() == ENV

@@ -32,14 +32,14 @@ class CliState:
         self.reporter = Reporter(self.verbosity, self.log_format)
 
 
-def _state(ctx: click.Context) -> CliState:
+def state_of(ctx: click.Context) -> CliState:
     state = ctx.find_object(CliState)
     assert state is not None, "the CLI is started through calitho_env.cli.main"
     return state
 
 
 def _set_output(ctx: click.Context, param: click.Parameter, value: Any) -> None:
-    state = _state(ctx)
+    state = state_of(ctx)
     if param.name == "quiet" and value:
         state.verbosity = -1
     elif param.name == "verbose" and value:
@@ -155,7 +155,7 @@ def settings_from(options: dict[str, Any]) -> Settings:
 
 def resolve_and_report(ctx: click.Context, settings: Settings) -> Resolution:
     """Resolve, then tell the user what happened (warnings always, details with -v)."""
-    reporter = _state(ctx).reporter
+    reporter = state_of(ctx).reporter
     reporter.info(
         "mode", f"mode: {settings.mode.describe()}", mode=settings.mode.mode.value, mode_origin=settings.mode.origin
     )
@@ -178,7 +178,3 @@ def resolve_and_report(ctx: click.Context, settings: Settings) -> Resolution:
     summary = ", ".join(f"{count} from {kind}" for kind, count in sorted(counts.items())) or "nothing"
     reporter.info("resolved", f"variables: {summary}", counts=counts)
     return resolution
-
-
-def state_of(ctx: click.Context) -> CliState:
-    return _state(ctx)
