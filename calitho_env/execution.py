@@ -12,7 +12,7 @@ from calitho_env.errors import CommandNotExecutableError, CommandNotFoundError
 
 
 def exec_command(argv: Sequence[str], environment: Mapping[str, str]) -> NoReturn:
-    """os.execvpe the command; PATH is searched in the child's environment."""
+    """os.execvpe the command; PATH is searched in the child's environment. Failures are one line, like env(1)."""
     sys.stdout.flush()
     sys.stderr.flush()
     # Python ignores SIGPIPE and SIGXFSZ; an ignored signal stays ignored across exec.
@@ -22,10 +22,8 @@ def exec_command(argv: Sequence[str], environment: Mapping[str, str]) -> NoRetur
     try:
         os.execvpe(argv[0], list(argv), dict(environment))
     except FileNotFoundError:
-        raise CommandNotFoundError(f"{argv[0]!r}: command not found", hint="check the command and PATH") from None
+        raise CommandNotFoundError(f"{argv[0]!r}: command not found") from None
     except PermissionError:
-        raise CommandNotExecutableError(
-            f"{argv[0]!r}: permission denied", hint="make it executable (chmod +x) or name its interpreter"
-        ) from None
+        raise CommandNotExecutableError(f"{argv[0]!r}: permission denied") from None
     except OSError as error:
         raise CommandNotExecutableError(f"{argv[0]!r}: cannot execute: {error.strerror}") from None

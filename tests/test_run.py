@@ -86,7 +86,7 @@ def test_no_shell_interprets_the_command(cli: Cli, project: Path, tmp_path: Path
 def test_a_missing_command_exits_127_with_one_line(cli: Cli, tmp_path: Path) -> None:
     result = cli("run", "--", "no-such-command-anywhere", env=base_env(tmp_path))
     assert result.returncode == 127
-    assert result.stderr.splitlines()[0] == "calitho-env: error: 'no-such-command-anywhere': command not found"
+    assert result.stderr == "calitho-env: error: 'no-such-command-anywhere': command not found\n"
 
 
 def test_a_command_that_is_not_executable_exits_126(cli: Cli, project: Path, tmp_path: Path) -> None:
@@ -94,7 +94,7 @@ def test_a_command_that_is_not_executable_exits_126(cli: Cli, project: Path, tmp
     script.chmod(0o644)
     result = cli("run", "--", "./script.sh", env=base_env(tmp_path))
     assert result.returncode == 126
-    assert "permission denied" in result.stderr
+    assert result.stderr == "calitho-env: error: './script.sh': permission denied\n"
 
 
 def test_run_without_a_command_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
