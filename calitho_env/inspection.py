@@ -11,12 +11,12 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from calitho_env.envfiles import load_env_files
 from calitho_env.errors import ConfigurationError
 from calitho_env.fetching import FetchFailure, FetchResult, hint_for
-from calitho_env.references import SecretRequest, find_mappings, find_references
+from calitho_env.references import SecretRequest, find_mappings, find_references, is_mapping_name
 from calitho_env.resolution import PROCESS, resolve
 from calitho_env.secret_values import FetchedSecret, referenced_value, secret_variables
 from calitho_env.settings import Mode, Settings
@@ -129,10 +129,8 @@ def _inspect_aws(report: CheckReport, used_by: dict[SecretRequest, list[str]], t
     for request, description, value in zip(requests, descriptions, values, strict=True):
         secret = SecretReport(request.describe(), used_by[request])
         _apply_description(report, secret, description)
-        outcome: FetchedSecret | FetchFailure = (
-            value if isinstance(value, FetchedSecret | FetchFailure) else (FetchFailure("Unknown", "no answer"))
-        )
-        _apply_value(report, secret, outcome, is_mapping=any(v.startswith("AWS_SECRET_") for v in used_by[request]))
+        outcome = cast("FetchedSecret | FetchFailure", value)  # what fetch_one returns, or its failure
+        _apply_value(report, secret, outcome, is_mapping=any(is_mapping_name(v) for v in used_by[request]))
         results.append(FetchResult(request, outcome, 0.0))
         report.secrets.append(secret)
     return results
