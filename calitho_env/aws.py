@@ -25,6 +25,7 @@ from botocore.exceptions import (
     NoRegionError,
     ReadTimeoutError,
 )
+from botocore.loaders import Loader
 
 from calitho_env.fetching import FetchFailure, FetchResult
 from calitho_env.references import SecretRequest
@@ -39,11 +40,25 @@ MAX_ATTEMPTS = 4  # the first call and three retries: rides out brief throttling
 BATCH_SIZE = 20  # BatchGetSecretValue's limit for SecretIdList
 
 
+SERVICES = ("secretsmanager", "sts")
+
+
+class _KnownServicesLoader(Loader):
+    """botocore's data loader without its scan of ~400 model folders (~25 ms of listdir and stat per
+    client) that only checks that a service name exists; ours are known. A missing model still fails."""
+
+    def list_available_services(self, type_name: str) -> list[str]:
+        return list(SERVICES)
+
+
 class AwsSession:
     """One botocore session: credentials and region are looked up once, clients made on demand."""
 
     def __init__(self, timeout: float, region: str | None = None, workers: int = 10) -> None:
         self._session = botocore.session.get_session()
+        data_path = cast("str | None", self._session.get_config_variable("data_path")) or ""
+        extra_paths = [os.path.expanduser(os.path.expandvars(p)) for p in data_path.split(os.pathsep) if p]
+        self._session.register_component("data_loader", _KnownServicesLoader(extra_search_paths=extra_paths))
         self._region = region
         self._config = Config(
             connect_timeout=min(timeout, 3.0),
