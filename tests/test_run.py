@@ -117,3 +117,15 @@ def test_a_node_child_reads_the_variables_from_process_env(cli: Cli, project: Pa
     code = "console.log(JSON.stringify([process.env.DATABASE_URL, process.env.NEXTAUTH_SECRET]))"
     result = cli("run", "--", "node", "-e", code, env=base_env(tmp_path))
     assert json.loads(result.stdout) == ["postgres://dev/app", "dev secret # not a comment"]
+
+
+def test_arguments_after_the_command_need_no_separator(cli: Cli, tmp_path: Path) -> None:
+    code = "import json, sys; print(json.dumps(sys.argv[1:]))"
+    result = cli("run", sys.executable, "-c", code, "--mode", "-v", env=base_env(tmp_path))
+    assert json.loads(result.stdout) == ["--mode", "-v"]
+
+
+def test_a_mistyped_option_before_the_command_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
+    result = cli("run", "--mdoe", "production", "--", "true", env=base_env(tmp_path))
+    assert result.returncode == 2
+    assert "No such option '--mdoe'" in result.stderr

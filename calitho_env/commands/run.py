@@ -12,7 +12,7 @@ from calitho_env.execution import exec_command
 
 @click.command(
     "run",
-    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+    context_settings={"allow_interspersed_args": False},  # after COMMAND, every word is its argument
 )
 @resolution_options
 @output_options
