@@ -221,3 +221,19 @@ def test_table_masks_values_and_names_sources(cli: Cli, project: Path, tmp_path:
     table = cli("print", "--format", "table", env=base_env(tmp_path)).stdout.splitlines()
     assert table[0].split() == ["NAME", "SOURCE", "VALUE"]
     assert table[1].split() == ["SECRET", "file:.env:1", "********"]
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(project: Path, tmp_path: Path) -> None:
+    write(project / ".env", "".join(f"K{i}={'x' * 300}\n" for i in range(3000)))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "calitho_env", "print"],
+        cwd=project,
+        env=base_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    process.stdout.close()  # like `| head -0`
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 1
+    assert stderr == b""
