@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import os
 import re
 import sys
 import traceback
@@ -76,9 +75,6 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         sys.exit(130)
-    except BrokenPipeError:  # `calitho-env print | head`: the reader left; say nothing, as cat would
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(EXIT_FAILURE)
     except Exception as error:  # noqa: BLE001 - the edge: no traceback unless --debug
         if state.debug:
             traceback.print_exc()
