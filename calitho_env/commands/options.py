@@ -26,10 +26,10 @@ class CliState:
         # A container's ENTRYPOINT ends in `--`, so its log format can be chosen by environment too.
         self.log_format: LogFormat = "json" if os.environ.get("CALITHO_ENV_LOG_FORMAT") == "json" else "text"
         self.debug = False
-        self.reporter = Reporter(self.verbosity, self.log_format)
 
-    def refresh(self) -> None:
-        self.reporter = Reporter(self.verbosity, self.log_format)
+    @property
+    def reporter(self) -> Reporter:
+        return Reporter(self.verbosity, self.log_format)
 
 
 def state_of(ctx: click.Context) -> CliState:
@@ -48,7 +48,6 @@ def _set_output(ctx: click.Context, param: click.Parameter, value: Any) -> None:
         state.log_format = value
     elif param.name == "debug" and value:
         state.debug = True
-    state.refresh()
 
 
 def output_options(function: F) -> F:
