@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from calitho_env.envfiles import load_env_files
 from calitho_env.errors import ConfigurationError
 from calitho_env.fetching import FetchFailure, FetchResult, hint_for
-from calitho_env.references import SecretRequest, find_mappings, find_references, is_mapping_name
-from calitho_env.resolution import PROCESS, resolve
+from calitho_env.references import SecretRequest, is_mapping_name
+from calitho_env.resolution import read_configuration, resolve
 from calitho_env.secret_values import FetchedSecret, referenced_value, secret_variables
 from calitho_env.settings import Mode, Settings
 from calitho_env.sources import Binding
@@ -77,19 +76,14 @@ class CheckReport:
 def inspect(settings: Settings, environ: Mapping[str, str]) -> CheckReport:
     report = CheckReport(settings.mode.mode.value, settings.mode.origin, settings.mode.describe())
     try:
-        files = load_env_files(settings, environ)
-        base = {**files.bindings, **{n: Binding(n, v, PROCESS) for n, v in environ.items()}}
-        mappings, references = find_mappings(base), find_references(base)
+        configuration = read_configuration(settings, environ)
     except ConfigurationError as error:
         report.problems.append(Problem(error.message, error.hint))
         return report
+    files = configuration.files
     report.env_files = [str(path) for path in files.files_read]
     report.warnings += files.warnings
-    used_by: dict[SecretRequest, list[str]] = {}
-    for request, variable in [(m.request, m.variable) for m in mappings] + [
-        (r.request, r.variable) for r in references
-    ]:
-        used_by.setdefault(request, []).append(variable)
+    used_by = configuration.used_by()
     if used_by and settings.mode.mode is not Mode.PRODUCTION:
         report.problems.append(
             Problem(
@@ -99,7 +93,7 @@ def inspect(settings: Settings, environ: Mapping[str, str]) -> CheckReport:
             )
         )
     fetches = _inspect_aws(report, used_by, settings.timeout) if used_by else []
-    for reference in references:
+    for reference in configuration.references:
         _check_reference_key(report, reference.variable, reference.json_key, fetches, reference.request)
     _check_resolution(report, settings, environ, fetches, files.bindings)
     return report

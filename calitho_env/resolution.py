@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from calitho_env.diagnostics import Notice
-from calitho_env.envfiles import load_env_files
+from calitho_env.envfiles import EnvFileLayer, load_env_files
 from calitho_env.errors import MissingVariablesError, SecretUnavailableError
 from calitho_env.fetching import FetchFailure, FetchResult, SecretFetcher
 from calitho_env.references import (
@@ -24,10 +25,36 @@ from calitho_env.references import (
 )
 from calitho_env.secret_values import FetchedSecret, referenced_value, secret_variables
 from calitho_env.settings import Mode, ModeChoice, Settings
-from calitho_env.sources import Binding, FallbackSource, ProcessSource, SecretSource
+from calitho_env.sources import Binding, FallbackSource, FileSource, ProcessSource, SecretSource
 from calitho_env.variables import is_protected
 
 PROCESS = ProcessSource()
+
+
+class Configuration(NamedTuple):
+    """What the env files and the process environment ask for, before any secret is fetched."""
+
+    files: EnvFileLayer
+    process: dict[str, Binding]
+    base: dict[str, Binding]  # the env files under the process environment
+    mappings: list[SecretMapping]
+    references: list[SecretReference]
+
+    def used_by(self) -> dict[SecretRequest, list[str]]:
+        """Each secret asked for (once, in order), with the variables that ask for it."""
+        users: dict[SecretRequest, list[str]] = {}
+        for request, variable in [(m.request, m.variable) for m in self.mappings] + [
+            (r.request, r.variable) for r in self.references
+        ]:
+            users.setdefault(request, []).append(variable)
+        return users
+
+
+def read_configuration(settings: Settings, environ: Mapping[str, str]) -> Configuration:
+    files = load_env_files(settings, environ)
+    process = {name: Binding(name, value, PROCESS) for name, value in environ.items()}
+    base = {**files.bindings, **process}
+    return Configuration(files, process, base, find_mappings(base), find_references(base))
 
 
 class Resolution:
@@ -76,32 +103,31 @@ def _aws_fetcher(batch: bool) -> SecretFetcher:
 
 
 def resolve(settings: Settings, environ: Mapping[str, str], fetch: SecretFetcher | None = None) -> Resolution:
-    files = load_env_files(settings, environ)
-    process = {name: Binding(name, value, PROCESS) for name, value in environ.items()}
-    base = {**files.bindings, **process}
+    configuration = read_configuration(settings, environ)
+    files = configuration.files
     resolution = Resolution(
         mode=settings.mode,
-        variables=base,
+        variables=configuration.base,
         injected=list(files.bindings),
         files_read=files.files_read,
-        mappings=find_mappings(base),
-        references=find_references(base),
+        mappings=configuration.mappings,
+        references=configuration.references,
         notices=[Notice("warning", "env_file_unparsable", text) for text in files.warnings],
     )
-    wanted = [m.request for m in resolution.mappings] + [r.request for r in resolution.references]
+    requests = list(configuration.used_by())
     if settings.mode.mode is not Mode.PRODUCTION:
-        if wanted:
+        if requests:
             resolution.notices.append(
                 Notice(
                     "info",
                     "secrets_skipped",
-                    f"{len(wanted)} secret mapping(s)/reference(s) not fetched: mode is {settings.mode.mode.value}",
+                    f"{len(configuration.mappings) + len(configuration.references)} secret mapping(s)/reference(s) "
+                    f"not fetched: mode is {settings.mode.mode.value}",
                 )
             )
-    elif wanted:
-        requests = list(dict.fromkeys(wanted))
+    elif requests:
         resolution.fetches = (fetch or _aws_fetcher(settings.batch))(requests, settings.timeout)
-        _apply_secrets(resolution, settings, files.bindings, process)
+        _apply_secrets(resolution, settings, files.bindings, configuration.process)
     _check_required(resolution, settings.required)
     return resolution
 
@@ -177,7 +203,7 @@ def _apply_reference(
         return
     # Fallback: the next value down the priority that is not itself a reference, else unset.
     lower = [b for b in (process.get(name), files.get(name)) if b is not None and not is_reference(b.value)]
-    if lower and not isinstance(lower[0].source, (SecretSource, FallbackSource)):
+    if lower and isinstance(lower[0].source, ProcessSource | FileSource):  # always: these come from process/files
         source = FallbackSource(reference.request.secret_id, lower[0].source)
         resolution.variables[name] = Binding(name, lower[0].value, source)
     else:

@@ -9,14 +9,12 @@ from typing import Any
 import click
 
 from calitho_env.commands.options import output_options, resolution_options, settings_from, state_of
-from calitho_env.envfiles import load_env_files
 from calitho_env.errors import ConfigurationError
 from calitho_env.fetching import FetchFailure
 from calitho_env.iam import policy
 from calitho_env.provisioning import SEED_SECRETS
-from calitho_env.references import SecretRequest, find_mappings, find_references
-from calitho_env.resolution import PROCESS
-from calitho_env.sources import Binding
+from calitho_env.references import SecretRequest
+from calitho_env.resolution import read_configuration
 
 
 @click.command("iam-policy")
@@ -38,9 +36,7 @@ def iam_policy_command(
 ) -> None:
     """Print the IAM policy that run (or setup) needs for the configured secrets."""
     settings = settings_from(options)
-    files = load_env_files(settings, os.environ)
-    base = {**files.bindings, **{n: Binding(n, v, PROCESS) for n, v in os.environ.items()}}
-    requests = [m.request for m in find_mappings(base)] + [r.request for r in find_references(base)]
+    requests = list(read_configuration(settings, os.environ).used_by())
     if not requests and purpose == "setup":
         requests = [SecretRequest(seed.default_name) for seed in SEED_SECRETS]
     if not requests:
