@@ -13,9 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-from dotenv.parser import parse_stream
-from dotenv.variables import parse_variables
-
+from calitho_env.dotenv_syntax import parse_stream, parse_variables
 from calitho_env.errors import ConfigurationError
 from calitho_env.settings import Mode, Settings
 from calitho_env.sources import Binding, FileSource
@@ -96,7 +94,7 @@ def _read(path: Path, *, must_exist: bool) -> str | None:
         reason = "it is a symlink loop" if error.errno == errno.ELOOP else error.strerror
         raise ConfigurationError(f"env file {path} cannot be read: {reason}") from None
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8").removeprefix("\ufeff")  # utf-8-sig, without importing its codec
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         raise ConfigurationError(
