@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import re
 import sys
-import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -46,6 +45,12 @@ def cli() -> None:
     """Give a process its secrets: .env files in development, AWS Secrets Manager in production."""
 
 
+def _print_traceback() -> None:
+    import traceback  # only with --debug: it imports tokenize, linecache and textwrap
+
+    traceback.print_exc()
+
+
 def _event_name(error: CalithoError) -> str:
     """ConfigurationError -> configuration_error, for JSON log lines."""
     return re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
@@ -67,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         sys.exit(EXIT_FAILURE)
     except CalithoError as error:
         if state.debug:
-            traceback.print_exc()
+            _print_traceback()
         fields: dict[str, object] = {"exit_code": error.exit_code}
         if error.hint:
             fields["hint"] = error.hint
@@ -77,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         sys.exit(130)
     except Exception as error:  # noqa: BLE001 - the edge: no traceback unless --debug
         if state.debug:
-            traceback.print_exc()
+            _print_traceback()
         if type(error).__module__.startswith("botocore"):  # an AWS call of setup, rotate or iam-policy
             from calitho_env.aws import failure_of
 
