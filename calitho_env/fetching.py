@@ -63,6 +63,14 @@ class FetchResult(NamedTuple):
     outcome: FetchedSecret | FetchFailure
     elapsed_ms: float
 
+    @property
+    def secret(self) -> FetchedSecret | None:
+        return self.outcome if isinstance(self.outcome, FetchedSecret) else None
+
+    @property
+    def failure(self) -> FetchFailure | None:
+        return self.outcome if isinstance(self.outcome, FetchFailure) else None
+
 
 # Fetch every request concurrently; one result each, within `timeout` seconds.
 SecretFetcher = Callable[[Sequence[SecretRequest], float], list[FetchResult]]

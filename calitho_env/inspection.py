@@ -17,7 +17,7 @@ from calitho_env.errors import ConfigurationError
 from calitho_env.fetching import FetchFailure, FetchResult, hint_for
 from calitho_env.references import SecretRequest, is_mapping_name
 from calitho_env.resolution import read_configuration, resolve
-from calitho_env.secret_values import FetchedSecret, referenced_value, secret_variables
+from calitho_env.secret_values import FetchedSecret
 from calitho_env.settings import Mode, Settings
 from calitho_env.sources import Binding
 
@@ -187,7 +187,7 @@ def _apply_value(
     if not is_mapping:
         return
     try:
-        secret.keys = sorted(secret_variables(outcome))
+        secret.keys = sorted(outcome.variables())
     except ConfigurationError as error:
         report.problems.append(Problem(error.message, error.hint))
 
@@ -196,9 +196,9 @@ def _check_reference_key(
     report: CheckReport, variable: str, json_key: str | None, fetches: Sequence[FetchResult], request: SecretRequest
 ) -> None:
     for fetch in fetches:
-        if fetch.request == request and isinstance(fetch.outcome, FetchedSecret):
+        if fetch.request == request and (fetched := fetch.secret) is not None:
             try:
-                referenced_value(fetch.outcome, json_key, variable)
+                fetched.referenced_value(json_key, variable)
             except ConfigurationError as error:
                 report.problems.append(Problem(error.message, error.hint))
             for secret in report.secrets:

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from calitho_env.diagnostics import Notice
 from calitho_env.envfiles import EnvFileLayer, load_env_files
 from calitho_env.errors import MissingVariablesError, SecretUnavailableError
-from calitho_env.fetching import FetchFailure, FetchResult, SecretFetcher
 from calitho_env.references import (
     SecretMapping,
     SecretReference,
@@ -23,10 +22,13 @@ from calitho_env.references import (
     find_references,
     is_reference,
 )
-from calitho_env.secret_values import FetchedSecret, referenced_value, secret_variables
 from calitho_env.settings import Mode, ModeChoice, Settings
 from calitho_env.sources import Binding, FallbackSource, FileSource, ProcessSource, SecretSource
 from calitho_env.variables import is_protected
+
+if TYPE_CHECKING:  # development never imports the fetch types: there is nothing to fetch
+    from calitho_env.fetching import FetchFailure, FetchResult, SecretFetcher
+    from calitho_env.secret_values import FetchedSecret
 
 PROCESS = ProcessSource()
 
@@ -83,7 +85,7 @@ class Resolution:
         return {name: binding.value for name, binding in self.variables.items()}
 
     def failures(self) -> list[tuple[FetchResult, FetchFailure]]:
-        return [(f, f.outcome) for f in self.fetches if isinstance(f.outcome, FetchFailure)]
+        return [(f, failure) for f in self.fetches if (failure := f.failure) is not None]
 
     def count_by_source(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -141,7 +143,7 @@ def _apply_secrets(
             "; ".join(f"secret {r.request.describe()} could not be fetched ({f.code})" for r, f in failed),
             hint=failed[0][1].hint + " (fallback is off: --no-fallback / CALITHO_ENV_FALLBACK=0)",
         )
-    fetched = {r.request: r.outcome for r in resolution.fetches if isinstance(r.outcome, FetchedSecret)}
+    fetched = {r.request: secret for r in resolution.fetches if (secret := r.secret) is not None}
     for result, failure in failed:
         resolution.notices.append(
             Notice(
@@ -166,7 +168,7 @@ def _mapped_variables(resolution: Resolution, fetched: dict[SecretRequest, Fetch
         secret = fetched.get(mapping.request)
         if secret is None:
             continue
-        for name, value in secret_variables(secret).items():
+        for name, value in secret.variables().items():
             if _refused(resolution, name, secret.secret_id):
                 continue
             if name in layer:
@@ -198,7 +200,7 @@ def _apply_reference(
         resolution.injected.append(name)
     secret = fetched.get(reference.request)
     if secret is not None and not _refused(resolution, name, reference.request.secret_id):
-        value = referenced_value(secret, reference.json_key, name)
+        value = secret.referenced_value(reference.json_key, name)
         resolution.variables[name] = Binding(name, value, SecretSource(secret.secret_id, secret.version_id))
         return
     # Fallback: the next value down the priority that is not itself a reference, else unset.

@@ -20,6 +20,45 @@ class FetchedSecret(NamedTuple):
     version_id: str | None
     secret_string: str | None  # None when the secret is binary
 
+    def variables(self) -> dict[str, str]:
+        """Every key of the secret's JSON object as a variable; null values are skipped."""
+        data = _load(self)
+        if not isinstance(data, dict):
+            kind = "not JSON" if data is _NOT_JSON else f"a JSON {_json_kind(data)}"
+            raise ConfigurationError(
+                f"secret {self.secret_id} is {kind}, not a JSON object",
+                hint='store it as {"NAME": "value", ...}, the shape `setup` creates',
+            )
+        assert self.secret_string is not None
+        found = {}
+        for key, value in data.items():
+            if value is None:
+                continue
+            rendered = _render(value, self.secret_string, key)
+            require_valid(key, rendered, f"secret {self.secret_id}")
+            found[key] = rendered
+        return found
+
+    def referenced_value(self, json_key: str | None, variable: str) -> str:
+        """The whole SecretString, or one key of its JSON object, for an ARN reference."""
+        where = f"{variable} (reference to {self.secret_id})"
+        if json_key is None:
+            if self.secret_string is None:
+                raise ConfigurationError(f"{where}: the secret is binary", hint="store the value in SecretString")
+            require_valid(variable, self.secret_string, where)
+            return self.secret_string
+        data = _load(self)
+        if not isinstance(data, dict):
+            raise ConfigurationError(f"{where}: the secret is not a JSON object, so it has no key {json_key!r}")
+        if json_key not in data or data[json_key] is None:
+            raise ConfigurationError(
+                f"{where}: the secret has no key {json_key!r}", hint="check the json-key part of the ARN"
+            )
+        assert self.secret_string is not None
+        value = _render(data[json_key], self.secret_string, json_key)
+        require_valid(variable, value, where)
+        return value
+
 
 class _JsonNumber(str):
     """A JSON number kept as its original text (1.50 stays '1.50')."""
@@ -53,47 +92,6 @@ def _render(value: Any, original_text: str, key: str) -> str:
     # Arrays and objects: compact JSON, re-parsed plainly so numbers are numbers again.
     plain = json.loads(original_text)[key]
     return json.dumps(plain, separators=(",", ":"), ensure_ascii=False)
-
-
-def secret_variables(secret: FetchedSecret) -> dict[str, str]:
-    """Every key of the secret's JSON object as a variable; null values are skipped."""
-    data = _load(secret)
-    if not isinstance(data, dict):
-        kind = "not JSON" if data is _NOT_JSON else f"a JSON {_json_kind(data)}"
-        raise ConfigurationError(
-            f"secret {secret.secret_id} is {kind}, not a JSON object",
-            hint='store it as {"NAME": "value", ...}, the shape `setup` creates',
-        )
-    assert secret.secret_string is not None
-    variables = {}
-    for key, value in data.items():
-        if value is None:
-            continue
-        rendered = _render(value, secret.secret_string, key)
-        require_valid(key, rendered, f"secret {secret.secret_id}")
-        variables[key] = rendered
-    return variables
-
-
-def referenced_value(secret: FetchedSecret, json_key: str | None, variable: str) -> str:
-    """The whole SecretString, or one key of its JSON object, for an ARN reference."""
-    where = f"{variable} (reference to {secret.secret_id})"
-    if json_key is None:
-        if secret.secret_string is None:
-            raise ConfigurationError(f"{where}: the secret is binary", hint="store the value in SecretString")
-        require_valid(variable, secret.secret_string, where)
-        return secret.secret_string
-    data = _load(secret)
-    if not isinstance(data, dict):
-        raise ConfigurationError(f"{where}: the secret is not a JSON object, so it has no key {json_key!r}")
-    if json_key not in data or data[json_key] is None:
-        raise ConfigurationError(
-            f"{where}: the secret has no key {json_key!r}", hint="check the json-key part of the ARN"
-        )
-    assert secret.secret_string is not None
-    value = _render(data[json_key], secret.secret_string, json_key)
-    require_valid(variable, value, where)
-    return value
 
 
 def _json_kind(data: Any) -> str:

@@ -138,7 +138,9 @@ def test_verbose_says_the_mode_and_why_and_the_files_read(cli: Cli, project: Pat
     assert "variables: 1 from file" in result.stderr
 
 
-def test_development_mode_never_imports_boto3_or_botocore(project: Path, tmp_path: Path) -> None:
+def test_development_mode_loads_no_aws_code_and_not_the_file_writing_half_of_python_dotenv(
+    project: Path, tmp_path: Path
+) -> None:
     write(project / ".env", "AWS_SECRET_DATABASE=calitho-suite/database\nDATABASE_URL=postgres://dev\n")
     code = (
         "import sys\n"
@@ -147,7 +149,8 @@ def test_development_mode_never_imports_boto3_or_botocore(project: Path, tmp_pat
         "    main(['print', '--format', 'json'])\n"
         "except SystemExit:\n"
         "    pass\n"
-        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore'))\n"
+        "unwanted = ('boto3', 'botocore', 'dotenv', 'calitho_env.aws', 'calitho_env.fetching', 'traceback')\n"
+        "loaded = sorted(m for m in sys.modules if m in unwanted or m.split('.')[0] in unwanted)\n"
         "print(loaded, file=sys.stderr)\n"
     )
     completed = subprocess.run(

@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 import click
 
 from calitho_env.diagnostics import LogFormat, Reporter
-from calitho_env.fetching import FetchFailure
 from calitho_env.resolution import Resolution, resolve
 from calitho_env.settings import Settings, build_settings
 from calitho_env.sources import SecretSource
@@ -162,13 +161,12 @@ def resolve_and_report(ctx: click.Context, settings: Settings) -> Resolution:
     for path in resolution.files_read:
         reporter.info("env_file_read", f"read {path}", path=str(path))
     for fetch in resolution.fetches:
-        if not isinstance(fetch.outcome, FetchFailure):
-            source = SecretSource(fetch.outcome.secret_id, fetch.outcome.version_id)
+        if (secret := fetch.secret) is not None:
             reporter.info(
                 "secret_fetched",
-                f"fetched {source} in {fetch.elapsed_ms:.0f} ms",
+                f"fetched {SecretSource(secret.secret_id, secret.version_id)} in {fetch.elapsed_ms:.0f} ms",
                 secret_id=fetch.request.secret_id,
-                version_id=fetch.outcome.version_id,
+                version_id=secret.version_id,
                 elapsed_ms=round(fetch.elapsed_ms, 1),
             )
     for notice in resolution.notices:
