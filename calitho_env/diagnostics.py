@@ -6,7 +6,6 @@ names, secret ids, sources and codes; values never reach this module.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Mapping
 from types import MappingProxyType
@@ -41,6 +40,8 @@ class Reporter:
             return
         stream = self._stream or sys.stderr
         if self.log_format == "json":
+            import json  # text is the default: a launch that writes no JSON does not pay for importing it
+
             record: dict[str, object] = {"level": notice.level, "event": notice.event, "message": notice.message}
             record.update(notice.fields)
             line = json.dumps(record, ensure_ascii=False, default=str)
