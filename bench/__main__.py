@@ -1,6 +1,6 @@
 """`make bench`: calitho-env against its baselines, side by side, interleaved, as medians and ratios.
 
-python -m bench [--repetitions N] [--sizes 1,3,20,50] [--output bench/RESULTS.md]
+python -m bench [--repetitions N] [--sizes 1,3,20,50] [--output bench/RESULTS.md] [--no-instructions]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 import boto3
 from moto.server import ThreadedMotoServer
 
+from bench import instructions
 from bench.measure import Samples, launch, peak_kib
 from tests.aws_proxy import AwsProxy
 
@@ -54,10 +55,28 @@ def interleaved(variants: dict[str, Launch], repetitions: int) -> dict[str, Samp
     return samples
 
 
-def development(folder: Path, repetitions: int) -> dict[str, Samples]:
+def write_cascade(folder: Path) -> dict[str, str]:
+    """The four env files; returns the launch environment."""
     for name, text in CASCADE.items():
         (folder / name).write_text(text)
-    env = {"PATH": os.environ["PATH"], "HOME": str(folder)}
+    return {"PATH": os.environ["PATH"], "HOME": str(folder)}
+
+
+def development_instructions(folder: Path) -> dict[str, int]:
+    return instructions.counts(
+        PYTHON,
+        {
+            "python -c pass": ["-c", "import os; os._exit(0)"],
+            "dotenv run -- true": instructions.until_exec(DOTENV, "run", "--", "true"),
+            "calitho-env run -- true": instructions.until_exec(LAUNCHER[0], "run", "--", "true"),
+        },
+        write_cascade(folder),
+        folder,
+    )
+
+
+def development(folder: Path, repetitions: int) -> dict[str, Samples]:
+    env = write_cascade(folder)
     return interleaved(
         {
             "python -c pass": ([PYTHON, "-c", "pass"], env, folder),
@@ -116,6 +135,7 @@ def production(
 
 def report(
     dev: dict[str, Samples],
+    counts: dict[str, int],
     prod: dict[str, Samples],
     calls: dict[str, dict[str, float]],
     sizes: list[int],
@@ -144,6 +164,19 @@ def report(
         "",
         "`dotenv run` reads `.env` only; calitho-env reads all four files.",
         "",
+    ]
+    if counts:
+        lines += [
+            "Instructions (valgrind callgrind, PYTHONHASHSEED=0, counted up to the exec; the same on every run):",
+            "",
+            "| command | instructions (M) | ratio to `dotenv run` |",
+            "| --- | ---: | ---: |",
+        ]
+        for name, number in counts.items():
+            ratio = number / counts["dotenv run -- true"]
+            lines.append(f"| `{name}` | {number / 1e6:.1f} | {ratio:.3f} |")
+        lines.append("")
+    lines += [
         f"## Production: N secrets through a proxy adding {LATENCY * 1000:.0f} ms per request and per new connection",
         "",
         "| launcher | median ms | ratio to floor (1 secret) | peak RSS MiB |",
@@ -177,6 +210,9 @@ def report(
     lines.append(
         f"- development, ratio to `dotenv run` at most 1.0: {ours_dev:.2f} ({'met' if ours_dev <= 1.0 else 'not met'})"
     )
+    if counts:
+        ours_counted = counts["calitho-env run -- true"] / counts["dotenv run -- true"]
+        lines.append(f"  (in instructions: {ours_counted:.3f})")
     for size, target in ((20, 1.2), (50, 1.5)):
         if f"calitho-env, N={size}" in prod:
             ratio = prod[f"calitho-env, N={size}"].median_ms / floor
@@ -206,6 +242,9 @@ def main() -> None:
     parser.add_argument("--repetitions", type=int, default=15)
     parser.add_argument("--sizes", default="1,3,20,50")
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    parser.add_argument(
+        "--no-instructions", action="store_true", help="skip the callgrind counts (they need valgrind, ~20 s)"
+    )
     options = parser.parse_args()
     sizes = [int(size) for size in options.sizes.split(",")]
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -217,12 +256,13 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="calitho-bench-"))
     try:
         dev = development(folder, options.repetitions)
+        counts = {} if options.no_instructions or not instructions.available() else development_instructions(folder)
         prod, calls = production(folder, endpoint, proxy, sizes, options.repetitions)
     finally:
         proxy.close()
         server.stop()
         shutil.rmtree(folder)
-    text = report(dev, prod, calls, sizes, options.repetitions)
+    text = report(dev, counts, prod, calls, sizes, options.repetitions)
     options.output.write_text(text)
     sys.stdout.write(text)
 

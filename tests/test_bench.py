@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from bench import instructions
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -15,7 +18,18 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_the_benchmark_runs_and_counts_one_get_secret_value_per_secret(tmp_path: Path) -> None:
     output = tmp_path / "RESULTS.md"
     completed = subprocess.run(
-        [sys.executable, "-m", "bench", "--repetitions", "1", "--sizes", "1,3,20", "--output", str(output)],
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--repetitions",
+            "1",
+            "--sizes",
+            "1,3,20",
+            "--output",
+            str(output),
+            "--no-instructions",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -29,3 +43,13 @@ def test_the_benchmark_runs_and_counts_one_get_secret_value_per_secret(tmp_path:
     assert "| calitho-env --batch, N=20 | 0 | 1 | 0 |" in text
     assert "exactly one GetSecretValue per secret and no other call: met" in text
     assert "with --batch, one BatchGetSecretValue per 20 secrets and no other call: met" in text
+
+
+@pytest.mark.serial
+@pytest.mark.skipif(not instructions.available(), reason="needs valgrind")
+def test_instruction_counts_stop_at_the_exec_and_repeat_exactly(tmp_path: Path) -> None:
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    # `false` would exit 1 if it were exec'd; counting stops just before, with exit status 0.
+    arguments = instructions.until_exec(str(Path(sys.executable).parent / "calitho-env"), "run", "--", "false")
+    first = instructions.counts(sys.executable, {"run": arguments}, env, tmp_path)["run"]
+    assert first == instructions.count(sys.executable, arguments, env, tmp_path)
