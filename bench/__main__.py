@@ -88,8 +88,8 @@ def development(folder: Path, repetitions: int) -> dict[str, Samples]:
 
 
 def production(
-    folder: Path, endpoint: str, proxy: AwsProxy, sizes: list[int], repetitions: int
-) -> tuple[dict[str, Samples], dict[str, dict[str, float]]]:
+    folder: Path, endpoint: str, proxy: AwsProxy, sizes: list[int], repetitions: int, count_instructions: bool
+) -> tuple[dict[str, Samples], dict[str, dict[str, float]], dict[str, int]]:
     client = boto3.client(
         "secretsmanager",
         region_name=REGION,
@@ -130,7 +130,15 @@ def production(
         proxy.reset_counts()
         launch(*variants[name])
         calls[name] = {**proxy.calls, "connections": proxy.connections}
-    return interleaved(variants, repetitions), calls
+    samples = interleaved(variants, repetitions)
+    counts = {}
+    if count_instructions:  # after the timed runs, so every bytecode cache is written
+        for name in ("floor (1 secret)", "calitho-env, N=1", "calitho-env, N=20"):
+            if name in variants:
+                command, env, cwd = variants[name]
+                script = command[1:] if command[0] == PYTHON else command
+                counts[name] = instructions.count(PYTHON, instructions.until_exec(*script), env, cwd)
+    return samples, calls, counts
 
 
 def report(
@@ -138,6 +146,7 @@ def report(
     counts: dict[str, int],
     prod: dict[str, Samples],
     calls: dict[str, dict[str, float]],
+    prod_counts: dict[str, int],
     sizes: list[int],
     repetitions: int,
 ) -> str:
@@ -192,6 +201,16 @@ def report(
             lines.append(
                 f"| {name} | {samples.median_ms:.1f} | {samples.median_ms / floor:.2f} | {samples.peak_mib:.1f} |"
             )
+    if prod_counts:
+        floor_count = prod_counts["floor (1 secret)"]
+        lines += [
+            "",
+            "Instructions (callgrind, as above; threads run one at a time under valgrind):",
+            "",
+            "| launcher | instructions (M) | ratio to floor |",
+            "| --- | ---: | ---: |",
+        ]
+        lines += [f"| {name} | {n / 1e6:.1f} | {n / floor_count:.3f} |" for name, n in prod_counts.items()]
     lines += [
         "",
         "## AWS API calls per calitho-env launch (counted at the proxy)",
@@ -243,7 +262,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1,3,20,50")
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "RESULTS.md")
     parser.add_argument(
-        "--no-instructions", action="store_true", help="skip the callgrind counts (they need valgrind, ~20 s)"
+        "--no-instructions", action="store_true", help="skip the callgrind counts (they need valgrind, ~1 min)"
     )
     options = parser.parse_args()
     sizes = [int(size) for size in options.sizes.split(",")]
@@ -256,13 +275,14 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="calitho-bench-"))
     try:
         dev = development(folder, options.repetitions)
-        counts = {} if options.no_instructions or not instructions.available() else development_instructions(folder)
-        prod, calls = production(folder, endpoint, proxy, sizes, options.repetitions)
+        count_instructions = not options.no_instructions and instructions.available()
+        counts = development_instructions(folder) if count_instructions else {}
+        prod, calls, prod_counts = production(folder, endpoint, proxy, sizes, options.repetitions, count_instructions)
     finally:
         proxy.close()
         server.stop()
         shutil.rmtree(folder)
-    text = report(dev, counts, prod, calls, sizes, options.repetitions)
+    text = report(dev, counts, prod, calls, prod_counts, sizes, options.repetitions)
     options.output.write_text(text)
     sys.stdout.write(text)
 
