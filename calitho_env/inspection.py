@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from calitho_env.errors import ConfigurationError
+from calitho_env.errors import ConfigurationError, MissingVariablesError
 from calitho_env.fetching import FetchFailure, FetchResult, hint_for
 from calitho_env.references import SecretRequest, is_mapping_name
 from calitho_env.resolution import read_configuration, resolve
@@ -95,7 +95,7 @@ def inspect(settings: Settings, environ: Mapping[str, str]) -> CheckReport:
     fetches = _inspect_aws(report, used_by, settings.timeout) if used_by else []
     for reference in configuration.references:
         _check_reference_key(report, reference.variable, reference.json_key, fetches, reference.request)
-    _check_resolution(report, settings, environ, fetches, files.bindings)
+    _check_resolution(report, settings, environ, fetches, configuration.base)
     return report
 
 
@@ -211,7 +211,7 @@ def _check_resolution(
     settings: Settings,
     environ: Mapping[str, str],
     fetches: list[FetchResult],
-    files: dict[str, Binding],
+    base: dict[str, Binding],
 ) -> None:
     """Resolve as run would (from what was fetched above), then required variables and fallbacks."""
     replay = {fetch.request: fetch for fetch in fetches}
@@ -227,15 +227,8 @@ def _check_resolution(
         report.required[name] = str(binding.source) if binding is not None and binding.value else None
     missing = [name for name, source in report.required.items() if source is None]
     if missing:
-        report.problems.append(
-            Problem(
-                "required variable(s) missing or empty: " + ", ".join(missing),
-                "define them in an env file, the environment, or a mapped secret",
-            )
-        )
-    for secret in report.secrets:
+        shortfall = MissingVariablesError(missing)
+        report.problems.append(Problem(shortfall.message, shortfall.hint))
+    for secret in report.secrets:  # what run would use for each key if the secret were gone
         for key in secret.keys:
-            lower = environ.get(key)
-            secret.fallback[key] = (
-                "process" if lower is not None else (str(files[key].source) if key in files else None)
-            )
+            secret.fallback[key] = str(base[key].source) if key in base else None

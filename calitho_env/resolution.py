@@ -45,10 +45,9 @@ class Configuration(NamedTuple):
     def used_by(self) -> dict[SecretRequest, list[str]]:
         """Each secret asked for (once, in order), with the variables that ask for it."""
         users: dict[SecretRequest, list[str]] = {}
-        for request, variable in [(m.request, m.variable) for m in self.mappings] + [
-            (r.request, r.variable) for r in self.references
-        ]:
-            users.setdefault(request, []).append(variable)
+        askers: list[SecretMapping | SecretReference] = [*self.mappings, *self.references]
+        for asker in askers:
+            users.setdefault(asker.request, []).append(asker.variable)
         return users
 
 
@@ -205,12 +204,13 @@ def _apply_reference(
         return
     # Fallback: the next value down the priority that is not itself a reference, else unset.
     lower = [b for b in (process.get(name), files.get(name)) if b is not None and not is_reference(b.value)]
-    if lower and isinstance(lower[0].source, ProcessSource | FileSource):  # always: these come from process/files
-        source = FallbackSource(reference.request.secret_id, lower[0].source)
-        resolution.variables[name] = Binding(name, lower[0].value, source)
-    else:
+    if not lower:
         del resolution.variables[name]
         resolution.injected.remove(name)
+        return
+    source = lower[0].source
+    assert isinstance(source, ProcessSource | FileSource)  # process and env-file bindings only
+    resolution.variables[name] = Binding(name, lower[0].value, FallbackSource(reference.request.secret_id, source))
 
 
 def _refused(resolution: Resolution, name: str, secret_id: str) -> bool:
