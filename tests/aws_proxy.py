@@ -29,9 +29,12 @@ class Fault:
     secret_id: str | None = None  # None: every secret
     times: int | None = None  # None: every time; else only the first N matching calls
     stall: bool = False  # accept, read the request, never answer (until the proxy closes)
+    first_attempts_only: bool = False  # leave the SDK's retries alone (its amz-sdk-request: attempt=N header)
 
-    def matches(self, action: str, secret_id: str | None) -> bool:
+    def matches(self, action: str, secret_id: str | None, attempt: int) -> bool:
         if action != self.action or (self.secret_id is not None and secret_id != self.secret_id):
+            return False
+        if self.first_attempts_only and attempt != 1:
             return False
         if self.times is None:
             return True
@@ -87,10 +90,10 @@ class AwsProxy:
         self._server.shutdown()
         self._server.server_close()
 
-    def _decide(self, action: str, secret_id: str | None) -> Fault | None:
+    def _decide(self, action: str, secret_id: str | None, attempt: int) -> Fault | None:
         with self._lock:
             self.calls[action] += 1
-            return next((fault for fault in self.faults if fault.matches(action, secret_id)), None)
+            return next((fault for fault in self.faults if fault.matches(action, secret_id, attempt)), None)
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
@@ -116,7 +119,7 @@ class AwsProxy:
                     secret_id = json.loads(body).get("SecretId") if body.startswith(b"{") else None
                 except ValueError:
                     secret_id = None
-                fault = proxy._decide(action, secret_id)
+                fault = proxy._decide(action, secret_id, _attempt(self.headers.get("amz-sdk-request", "")))
                 if proxy.request_delay:
                     time.sleep(proxy.request_delay)
                 if fault is not None and fault.stall:
@@ -172,3 +175,9 @@ def _query_action(body: bytes) -> str:
         if pair.startswith("Action="):
             return pair.split("=", 1)[1]
     return "unknown"
+
+
+def _attempt(header: str) -> int:
+    """botocore's `amz-sdk-request: attempt=2; max=4` -> 2 (1 when the header is absent)."""
+    fields = dict(part.strip().partition("=")[::2] for part in header.split(";"))
+    return int(fields.get("attempt") or 1)

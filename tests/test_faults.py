@@ -207,7 +207,9 @@ def test_no_region_anywhere_falls_back_but_an_arn_mapping_still_works(
 def test_fifty_launches_at_once_all_get_the_right_values_through_throttling(
     cli: Cli, seeded: Path, tmp_path: Path, proxy: AwsProxy
 ) -> None:
-    proxy.add(Fault("ThrottlingException", times=40))  # the first 40 calls of the crowd are throttled
+    # The first attempts of the crowd's first 40 calls are throttled. Retries pass: launches start over
+    # seconds on 2 cores, so an early one's retries would otherwise meet the throttling alone, 4 times.
+    proxy.add(Fault("ThrottlingException", times=40, first_attempts_only=True))
     env = aws_env(proxy.url, tmp_path, NODE_ENV="production")
 
     def one(_: int) -> Launch:
