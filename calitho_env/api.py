@@ -1,4 +1,4 @@
-"""The Python API for workers (SPEC §8), mirroring the seed's TypeScript `lib/secrets`.
+"""The Python API for workers (README "Python API"): the getters of a TypeScript `lib/secrets`, in Python.
 
 Same resolution as `run`, from the process environment and the working directory;
 resolved once per process (thread-safe) until `clear_secrets_cache()`.
@@ -10,9 +10,9 @@ import logging
 import os
 import threading
 
+from calitho_env.core.resolution import Resolution, resolve
+from calitho_env.core.settings import build_settings
 from calitho_env.errors import MissingVariablesError
-from calitho_env.resolution import Resolution, resolve
-from calitho_env.settings import build_settings
 
 logger = logging.getLogger("calitho_env")
 _lock = threading.Lock()

@@ -10,7 +10,8 @@ from typing import NoReturn
 
 import click
 
-from calitho_env.commands.options import CliState, output_options
+from calitho_env.commands.options import output_options
+from calitho_env.commands.state import CliState
 from calitho_env.errors import EXIT_FAILURE, CalithoError
 
 # Each command's module is imported only when that command runs: `run` pays for nothing else.
@@ -83,21 +84,10 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except Exception as error:  # noqa: BLE001 - the edge: no traceback unless --debug
         if state.debug:
             _print_traceback()
-        if type(error).__module__.startswith("botocore"):  # an AWS call of setup, rotate or iam-policy
-            from calitho_env.aws import failure_of
-
-            failure = failure_of(error)
-            state.reporter.error(
-                "aws_error",
-                f"AWS call failed: {failure.code}: {failure.message}",
-                exit_code=EXIT_FAILURE,
-                hint=failure.hint,
-            )
-        else:
-            state.reporter.error(
-                "internal_error",
-                f"unexpected {type(error).__name__}; rerun with --debug for the traceback",
-                exit_code=EXIT_FAILURE,
-            )
+        state.reporter.error(
+            "internal_error",
+            f"unexpected {type(error).__name__}; rerun with --debug for the traceback",
+            exit_code=EXIT_FAILURE,
+        )
         sys.exit(EXIT_FAILURE)
     sys.exit(0)

@@ -47,6 +47,14 @@ class SecretUnavailableError(CalithoError):
     exit_code = EXIT_UNAVAILABLE
 
 
+class AwsError(CalithoError):
+    """An AWS call of an operator command failed; `code` is the AWS error code (or NoCredentials, ...)."""
+
+    def __init__(self, message: str, code: str, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.code = code
+
+
 class CommandNotFoundError(CalithoError):
     exit_code = EXIT_NOT_FOUND
 

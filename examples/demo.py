@@ -1,6 +1,6 @@
 """`make demo`: the launcher's main job, end to end, against a local Secrets Manager stand-in.
 
-Starts moto's server on 127.0.0.1, creates the seed's three secrets, writes a demo .env,
+Starts moto's server on 127.0.0.1, creates Calitho Suite's three secrets, writes a demo .env,
 then runs a Python worker and a Node.js service through the real CLI in development,
 in production, and in production with the server stopped (fallback). Leaves nothing running.
 """
@@ -78,7 +78,7 @@ def main() -> None:
 
 def run_demo(app: Path, endpoint: str, server: ThreadedMotoServer) -> None:
     aws = {"AWS_ACCESS_KEY_ID": "demo", "AWS_SECRET_ACCESS_KEY": "demo", "AWS_REGION": REGION}
-    step(f"Local Secrets Manager (moto) on {endpoint}: creating the seed's three secrets")
+    step(f"Local Secrets Manager (moto) on {endpoint}: creating Calitho Suite's three secrets")
     client = boto3.client(
         "secretsmanager",
         endpoint_url=endpoint,

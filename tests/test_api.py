@@ -1,4 +1,4 @@
-"""The Python API for workers (SPEC §8): same resolution as `run`, cached, thread-safe."""
+"""The Python API for workers: same resolution as `run`, cached, thread-safe."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""calitho_env.aws in-process against moto's mock_aws: outcomes, versions, errors, batching."""
+"""calitho_env.aws.secretsmanager in-process against moto's mock_aws: outcomes, versions, errors, batching."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from typing import Any
 import boto3
 import pytest
 
-from calitho_env import aws
-from calitho_env.fetching import FetchFailure
-from calitho_env.references import SecretRequest
-from calitho_env.secret_values import FetchedSecret
+from calitho_env.aws import secretsmanager as aws
+from calitho_env.core.fetched import FetchedSecret, FetchFailure
+from calitho_env.core.secret_requests import SecretRequest
 
 
 @pytest.fixture

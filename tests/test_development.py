@@ -1,4 +1,4 @@
-"""Development and test modes: the env files under the process environment, no AWS (SPEC §1-§3)."""
+"""Development and test modes: the env files under the process environment, no AWS."""
 
 from __future__ import annotations
 
@@ -149,7 +149,7 @@ def test_development_mode_loads_no_aws_code_and_not_the_file_writing_half_of_pyt
         "    main(['print', '--format', 'json'])\n"
         "except SystemExit:\n"
         "    pass\n"
-        "unwanted = ('boto3', 'botocore', 'dotenv', 'calitho_env.aws', 'calitho_env.fetching', 'traceback')\n"
+        "unwanted = ('boto3', 'botocore', 'dotenv', 'calitho_env.aws', 'calitho_env.core.fetched', 'traceback')\n"
         "loaded = sorted(m for m in sys.modules if m in unwanted or m.split('.')[0] in unwanted)\n"
         "print(loaded, file=sys.stderr)\n"
     )

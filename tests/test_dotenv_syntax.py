@@ -10,7 +10,7 @@ from pathlib import Path
 import dotenv.parser
 import dotenv.variables
 
-from calitho_env import dotenv_syntax
+from calitho_env.core import dotenv_syntax
 
 SAMPLE = "A=1\nexport B=\"two words\"\nC=${A}-x\n# comment\nbad line\nD='${A}'\n"
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +34,7 @@ def run_python(code: str, *flags: str) -> str:
 def test_the_dotenv_package_stays_unimported_and_a_later_import_of_it_is_ordinary() -> None:
     code = (
         "import io, sys\n"
-        "from calitho_env import dotenv_syntax\n"
+        "from calitho_env.core import dotenv_syntax\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'dotenv'))\n"
         "import dotenv, dotenv.parser\n"
         "print(dict(dotenv.dotenv_values(stream=io.StringIO('A=1\\nB=${A}2\\n'))))\n"
@@ -65,7 +65,7 @@ class FromMemory(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 sys.meta_path.insert(0, FromMemory())
 sys.path.insert(0, {str(ROOT)!r})
-from calitho_env import dotenv_syntax
+from calitho_env.core import dotenv_syntax
 print(dotenv_syntax.parse_stream.__module__, sys.modules['dotenv.parser'].__loader__.__class__.__name__)
 print([b.key for b in dotenv_syntax.parse_stream(io.StringIO('A=1\\nB=2\\n'))])
 """

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from calitho_env.aws import MAX_ATTEMPTS
+from calitho_env.aws.session import MAX_ATTEMPTS
 from tests.aws_proxy import AwsProxy, Fault
 from tests.conftest import aws_env
 from tests.harness import DUMP_ENV, SENTINEL, Launch, assert_no_leak, base_env, write
@@ -40,7 +40,7 @@ pytestmark = pytest.mark.serial
 
 @pytest.fixture
 def seeded(project: Path, create_secret: Create) -> Path:
-    """The seed's three secrets in moto, and a .env mapping them with fallback values."""
+    """Calitho Suite's three secrets in moto, and a .env mapping them with fallback values."""
     for name, key in zip(NAMES, SECRET_VALUES, strict=True):
         create_secret(f"calitho-suite/{name}", {key: SECRET_VALUES[key]})
     lines = [f"AWS_SECRET_{name.upper()}=calitho-suite/{name}\n" for name in NAMES]

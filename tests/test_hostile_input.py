@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from calitho_env.core.bindings import is_protected, is_valid_name
+from calitho_env.core.resolution import resolve
+from calitho_env.core.settings import build_settings
 from calitho_env.errors import ConfigurationError
-from calitho_env.resolution import resolve
-from calitho_env.settings import build_settings
-from calitho_env.variables import is_protected, is_valid_name
 from tests.harness import DUMP_ENV, SENTINEL, Launch, assert_no_leak, base_env, write
 
 Cli = Callable[..., Launch]

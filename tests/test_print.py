@@ -1,4 +1,4 @@
-"""`print`: what `run` would inject, in forms that read back exactly (SPEC §6)."""
+"""`print`: what `run` would inject, in forms that read back exactly."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from dotenv import dotenv_values
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from calitho_env.core.bindings import Binding, ProcessSource
+from calitho_env.core.formats import render
 from calitho_env.errors import ConfigurationError
-from calitho_env.formats import render
-from calitho_env.sources import Binding, ProcessSource
 from tests.harness import DUMP_ENV, Launch, base_env, write
 
 Cli = Callable[..., Launch]

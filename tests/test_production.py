@@ -1,4 +1,4 @@
-"""Production: secrets from a real moto server over HTTP, their priority and fallback (SPEC §1, §3)."""
+"""Production: secrets from a real moto server over HTTP, their priority and fallback."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ Create = Callable[[str, object], str]
 
 @pytest.fixture
 def seed_secrets(create_secret: Create) -> dict[str, str]:
-    """The seed's three secrets, in the seed's JSON shapes."""
+    """Calitho Suite's three secrets, one JSON object each."""
     values = {
         "DATABASE_URL": f"postgresql://user:{SENTINEL}-db@prod/db",
         "NEXTAUTH_SECRET": f"{SENTINEL}-nextauth",

@@ -1,4 +1,4 @@
-"""ECS-style references: NAME=arn:...:secret:ID[:json-key[:version-stage[:version-id]]] (SPEC §1)."""
+"""ECS-style references: NAME=arn:...:secret:ID[:json-key[:version-stage[:version-id]]]."""
 
 from __future__ import annotations
 

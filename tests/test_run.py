@@ -1,4 +1,4 @@
-"""`run` becomes the target: same PID, its exit status and signals, arguments verbatim (SPEC §4)."""
+"""`run` becomes the target: same PID, its exit status and signals, arguments verbatim."""
 
 from __future__ import annotations
 

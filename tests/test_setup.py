@@ -1,4 +1,4 @@
-"""`setup`: the seed's setup script as a command; idempotent; edits .env atomically with a backup."""
+"""`setup`: create or update the secrets; idempotent; edits .env atomically with a backup."""
 
 from __future__ import annotations
 

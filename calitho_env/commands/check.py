@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
+from calitho_env.admin.check_report import CheckReport, SecretReport, build_check_report
 from calitho_env.commands.options import output_options, resolution_options, settings_from
 from calitho_env.errors import CheckFailedError
-from calitho_env.inspection import CheckReport, SecretReport, inspect
 
 
 @click.command("check")
@@ -19,7 +19,7 @@ from calitho_env.inspection import CheckReport, SecretReport, inspect
 @click.option("--format", "format_name", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def check_command(format_name: str, **options: Any) -> None:
     """Report the mode, env files, AWS identity, each secret and the required variables."""
-    report = inspect(settings_from(options), os.environ)
+    report = build_check_report(settings_from(options), os.environ)
     if format_name == "json":
         click.echo(json.dumps(report.to_json(), indent=2))
     else:

@@ -8,13 +8,14 @@ from typing import Any
 
 import click
 
-from calitho_env.commands.options import output_options, resolution_options, settings_from, state_of
+from calitho_env.admin.iam_policy import policy
+from calitho_env.admin.seed_secrets import SEED_SECRETS
+from calitho_env.commands.options import output_options, resolution_options, settings_from
+from calitho_env.commands.state import state_of
+from calitho_env.core.fetched import FetchFailure
+from calitho_env.core.resolution import read_configuration
+from calitho_env.core.secret_requests import SecretRequest
 from calitho_env.errors import ConfigurationError
-from calitho_env.fetching import FetchFailure
-from calitho_env.iam import policy
-from calitho_env.provisioning import SEED_SECRETS
-from calitho_env.references import SecretRequest
-from calitho_env.resolution import read_configuration
 
 
 @click.command("iam-policy")
@@ -48,12 +49,13 @@ def iam_policy_command(
 def _region_and_account(
     ctx: click.Context, region: str | None, account: str | None, timeout: float
 ) -> tuple[str | None, str]:
-    from calitho_env import aws
+    from calitho_env.aws.deadline import call_all
+    from calitho_env.aws.session import AwsSession
 
-    session = aws.AwsSession(min(timeout, 5.0), region=region)
+    session = AwsSession(min(timeout, 5.0), region=region)
     if account:
         return session.region, account
-    (identity,) = aws.call_all([lambda: session.sts().get_caller_identity()], min(timeout, 5.0))
+    (identity,) = call_all([lambda: session.sts().get_caller_identity()], min(timeout, 5.0))
     if isinstance(identity, FetchFailure):
         state_of(ctx).reporter.warning(
             "account_unknown",

@@ -1,4 +1,4 @@
-"""Options shared by several commands, and the one way a command gets a Resolution."""
+"""Options shared by several commands: output (-q, -v, --log-format, --debug) and resolution."""
 
 from __future__ import annotations
 
@@ -9,32 +9,10 @@ from typing import Any, TypeVar
 
 import click
 
-from calitho_env.diagnostics import LogFormat, Reporter
-from calitho_env.resolution import Resolution, resolve
-from calitho_env.settings import Settings, build_settings
-from calitho_env.sources import SecretSource
+from calitho_env.commands.state import state_of
+from calitho_env.core.settings import Settings, build_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class CliState:
-    """Output settings, shared by the group and every command (they may be given at either level)."""
-
-    def __init__(self) -> None:
-        self.verbosity = 0
-        # A container's ENTRYPOINT ends in `--`, so its log format can be chosen by environment too.
-        self.log_format: LogFormat = "json" if os.environ.get("CALITHO_ENV_LOG_FORMAT") == "json" else "text"
-        self.debug = False
-
-    @property
-    def reporter(self) -> Reporter:
-        return Reporter(self.verbosity, self.log_format)
-
-
-def state_of(ctx: click.Context) -> CliState:
-    state = ctx.find_object(CliState)
-    assert state is not None, "the CLI is started through calitho_env.cli.main"
-    return state
 
 
 def _set_output(ctx: click.Context, param: click.Parameter, value: Any) -> None:
@@ -149,29 +127,3 @@ def settings_from(options: dict[str, Any]) -> Settings:
         required=options["required"],
         batch=options["batch"],
     )
-
-
-def resolve_and_report(ctx: click.Context, settings: Settings) -> Resolution:
-    """Resolve, then tell the user what happened (warnings always, details with -v)."""
-    reporter = state_of(ctx).reporter
-    reporter.info(
-        "mode", f"mode: {settings.mode.describe()}", mode=settings.mode.mode.value, mode_origin=settings.mode.origin
-    )
-    resolution = resolve(settings, os.environ)
-    for path in resolution.files_read:
-        reporter.info("env_file_read", f"read {path}", path=str(path))
-    for fetch in resolution.fetches:
-        if (secret := fetch.secret) is not None:
-            reporter.info(
-                "secret_fetched",
-                f"fetched {SecretSource(secret.secret_id, secret.version_id)} in {fetch.elapsed_ms:.0f} ms",
-                secret_id=fetch.request.secret_id,
-                version_id=secret.version_id,
-                elapsed_ms=round(fetch.elapsed_ms, 1),
-            )
-    for notice in resolution.notices:
-        reporter.emit(notice)
-    counts = resolution.count_by_source()
-    summary = ", ".join(f"{count} from {kind}" for kind, count in sorted(counts.items())) or "nothing"
-    reporter.info("resolved", f"variables: {summary}", counts=counts)
-    return resolution

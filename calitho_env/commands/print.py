@@ -7,9 +7,10 @@ from typing import Any
 
 import click
 
-from calitho_env.commands.options import output_options, resolution_options, resolve_and_report, settings_from
+from calitho_env.commands.options import output_options, resolution_options, settings_from
+from calitho_env.commands.reporting import resolve_and_report
+from calitho_env.core.formats import FORMATS, render
 from calitho_env.errors import CalithoError
-from calitho_env.formats import FORMATS, render
 
 
 @click.command("print")

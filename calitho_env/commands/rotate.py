@@ -6,9 +6,10 @@ import sys
 
 import click
 
+from calitho_env.admin.provisioning import generate_value, rotate_key
 from calitho_env.commands.options import output_options
+from calitho_env.core.secret_requests import parse_secret_id
 from calitho_env.errors import ConfigurationError
-from calitho_env.provisioning import generate_value, rotate_key
 
 
 @click.command("rotate")
@@ -26,24 +27,20 @@ def rotate_command(
     secret_id: str, key: str, generate: bool, length: int, from_stdin: bool, region: str | None, timeout: float
 ) -> None:
     """Put a new version of SECRET-ID in which only KEY changed (AWSPREVIOUS keeps the old one)."""
-    from calitho_env.aws import AwsSession
+    from calitho_env.aws.secretsmanager import SecretStore
+    from calitho_env.aws.session import AwsSession
 
     if generate == from_stdin:
         raise click.UsageError("give exactly one of --generate or --stdin (a value is never taken from argv)")
     value = generate_value(length) if generate else _read_stdin()
-    client = AwsSession(timeout, region=region).secretsmanager(_arn_region(secret_id))
-    version_id = rotate_key(client, secret_id, key, value)
+    request = parse_secret_id(secret_id, "SECRET-ID")
+    store = SecretStore(AwsSession(timeout, region=region), request.region)
+    version_id = rotate_key(store, secret_id, key, value)
     click.echo(version_id)
     click.echo(
         f"rotated {key} in {secret_id}: new version {version_id} is AWSCURRENT, the old one AWSPREVIOUS", err=True
     )
     click.echo("restart the processes that use it: calitho-env reads secrets when they start", err=True)
-
-
-def _arn_region(secret_id: str) -> str | None:
-    """The region an ARN pins, if any."""
-    parts = secret_id.split(":")
-    return parts[3] if secret_id.startswith("arn:") and len(parts) > 3 else None
 
 
 def _read_stdin() -> str:

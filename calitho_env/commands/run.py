@@ -6,8 +6,9 @@ from typing import Any
 
 import click
 
-from calitho_env.commands.options import output_options, resolution_options, resolve_and_report, settings_from
-from calitho_env.execution import exec_command
+from calitho_env.commands.options import output_options, resolution_options, settings_from
+from calitho_env.commands.reporting import resolve_and_report
+from calitho_env.core.execution import exec_command
 
 
 @click.command(

@@ -1,4 +1,4 @@
-"""`calitho-env setup`: the seed's setup-secrets.sh as a command.
+"""`calitho-env setup`: create or update the secrets, then point .env at them.
 
 Interactive by default (values read with hidden input); `--yes` takes the values from the
 env files. Creates or updates each secret, then offers to add the AWS_SECRET_* lines to
@@ -14,13 +14,14 @@ from pathlib import Path
 
 import click
 
+from calitho_env.admin.envfile_editor import EnvFileEdit, apply_edit
+from calitho_env.admin.provisioning import Change, generate_value, upsert
+from calitho_env.admin.seed_secrets import SEED_SECRETS, SeedSecret
 from calitho_env.commands.options import output_options
-from calitho_env.envfile_edit import EnvFileEdit, apply_edit
-from calitho_env.envfiles import load_env_files
+from calitho_env.core.envfiles import load_env_files
+from calitho_env.core.secret_requests import parse_secret_id
+from calitho_env.core.settings import build_settings
 from calitho_env.errors import CalithoError
-from calitho_env.provisioning import SEED_SECRETS, Change, SeedSecret, generate_value, upsert
-from calitho_env.references import parse_secret_id
-from calitho_env.settings import build_settings
 
 
 def _tags(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -64,14 +65,15 @@ def setup_command(
     timeout: float,
 ) -> None:
     """Create or update the Calitho Suite secrets in AWS Secrets Manager."""
-    from calitho_env.aws import AwsSession
+    from calitho_env.aws.secretsmanager import SecretStore
+    from calitho_env.aws.session import AwsSession
 
     tags = _tags(tag_pairs)
     interactive = not yes
     if interactive and not sys.stdin.isatty():
         raise click.UsageError("setup asks questions: run it in a terminal, or pass --yes")
     files = load_env_files(build_settings(os.environ, directory=directory), os.environ).bindings
-    client = AwsSession(timeout, region=region).secretsmanager()
+    store = SecretStore(AwsSession(timeout, region=region))
     mappings: dict[str, str] = {}
     migrated: set[str] = set()
     changes = []
@@ -80,7 +82,7 @@ def setup_command(
         default = files[seed.key].value if seed.key in files else None
         value = _ask_value(seed, default, interactive, seed.key in generate)
         result = upsert(
-            client,
+            store,
             name,
             seed.key,
             value,

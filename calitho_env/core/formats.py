@@ -1,12 +1,12 @@
-"""`print` formats (SPEC §6): dotenv, json, shell, table. Pure text functions."""
+"""`print` formats: dotenv, json, shell, table. Pure text functions."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
 
+from calitho_env.core.bindings import Binding
 from calitho_env.errors import ConfigurationError
-from calitho_env.sources import Binding
 
 FORMATS = ("dotenv", "json", "shell", "table")
 MASK = "********"

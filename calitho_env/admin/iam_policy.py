@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from calitho_env.references import SecretRequest
+from calitho_env.core.secret_requests import SecretRequest
 
 RUN_ACTIONS = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
 SETUP_ACTIONS = [

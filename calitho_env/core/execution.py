@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, NoReturn
+from typing import NoReturn
 
 from calitho_env.errors import CommandNotExecutableError, CommandNotFoundError
-
-if TYPE_CHECKING:
-    import signal as _signal
-else:  # CPython's C module behind `signal`, which builds three enums on import (~3 M instructions a launch)
-    import _signal
 
 
 def exec_command(argv: Sequence[str], environment: Mapping[str, str]) -> NoReturn:
@@ -21,8 +17,8 @@ def exec_command(argv: Sequence[str], environment: Mapping[str, str]) -> NoRetur
     sys.stderr.flush()
     # Python ignores SIGPIPE and SIGXFSZ; an ignored signal stays ignored across exec.
     for name in ("SIGPIPE", "SIGXFSZ"):
-        if hasattr(_signal, name):
-            _signal.signal(getattr(_signal, name), _signal.SIG_DFL)
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
     try:
         os.execvpe(argv[0], list(argv), dict(environment))
     except FileNotFoundError:

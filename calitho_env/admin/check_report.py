@@ -8,18 +8,20 @@ says what `run` would really do. No value is kept in the report: keys and source
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any
 
+from calitho_env.core.bindings import Binding
+from calitho_env.core.fetched import FetchedSecret, FetchFailure, FetchResult, hint_for
+from calitho_env.core.resolution import read_configuration, resolve
+from calitho_env.core.secret_requests import SecretReference, SecretRequest, is_mapping_name
+from calitho_env.core.settings import Mode, Settings
 from calitho_env.errors import ConfigurationError, MissingVariablesError
-from calitho_env.fetching import FetchFailure, FetchResult, hint_for
-from calitho_env.references import SecretRequest, is_mapping_name
-from calitho_env.resolution import read_configuration, resolve
-from calitho_env.secret_values import FetchedSecret
-from calitho_env.settings import Mode, Settings
-from calitho_env.sources import Binding
+
+if TYPE_CHECKING:
+    from calitho_env.aws.secretsmanager import SecretDescription, SecretLookup
 
 ROTATION_WARNING_DAYS = 90
 
@@ -73,7 +75,7 @@ class CheckReport:
         return data
 
 
-def inspect(settings: Settings, environ: Mapping[str, str]) -> CheckReport:
+def build_check_report(settings: Settings, environ: Mapping[str, str]) -> CheckReport:
     report = CheckReport(settings.mode.mode.value, settings.mode.origin, settings.mode.describe())
     try:
         configuration = read_configuration(settings, environ)
@@ -92,50 +94,35 @@ def inspect(settings: Settings, environ: Mapping[str, str]) -> CheckReport:
                 "check NODE_ENV: set NODE_ENV=production (or --mode production) where secrets should load",
             )
         )
-    fetches = _inspect_aws(report, used_by, settings.timeout) if used_by else []
+    lookups = _look_at_aws(report, list(used_by), settings.timeout) if used_by else []
+    references: dict[SecretRequest, list[SecretReference]] = {}
     for reference in configuration.references:
-        _check_reference_key(report, reference.variable, reference.json_key, fetches, reference.request)
-    _check_resolution(report, settings, environ, fetches, configuration.base)
+        references.setdefault(reference.request, []).append(reference)
+    for lookup in lookups:
+        report.secrets.append(
+            _secret_report(report, lookup, used_by[lookup.request], references.get(lookup.request, []))
+        )
+    _check_resolution(report, settings, environ, lookups, configuration.base)
     return report
 
 
-def _inspect_aws(report: CheckReport, used_by: dict[SecretRequest, list[str]], timeout: float) -> list[FetchResult]:
-    from calitho_env import aws  # check pays for botocore only when there are secrets to look at
+def _look_at_aws(report: CheckReport, requests: list[SecretRequest], timeout: float) -> list[SecretLookup]:
+    from calitho_env.aws.deadline import call_all  # check pays for botocore only when there are secrets
+    from calitho_env.aws.secretsmanager import look_up_secrets
+    from calitho_env.aws.session import AwsSession
 
-    session = aws.AwsSession(timeout, workers=len(used_by) * 2 + 1)
+    session = AwsSession(timeout, workers=len(requests) + 1)
     report.region = session.region
-    requests = list(used_by)
-    calls: list[Any] = [lambda: session.sts().get_caller_identity(), lambda: session.credential_source()]
-    calls += [_describe(session, request) for request in requests]
-    calls += [_get(aws, session, request) for request in requests]
-    outcomes = aws.call_all(calls, timeout)
-    identity, source = outcomes[0], outcomes[1]
+    if report.region is None:
+        report.warnings.append("no AWS region is configured; only secrets given by full ARN can be read")
+    (identity,) = call_all([lambda: session.sts().get_caller_identity()], timeout)
     if isinstance(identity, FetchFailure):
         report.problems.append(Problem(f"AWS identity unknown: {identity.code}: {identity.message}", identity.hint))
     else:
         report.account, report.caller_arn = identity.get("Account"), identity.get("Arn")
+    (source,) = call_all([session.credential_source], timeout)
     report.credential_source = None if isinstance(source, FetchFailure) else _credential_source_name(source)
-    if report.region is None:
-        report.warnings.append("no AWS region is configured; only secrets given by full ARN can be read")
-    descriptions = outcomes[2 : 2 + len(requests)]
-    values = outcomes[2 + len(requests) :]
-    results = []
-    for request, description, value in zip(requests, descriptions, values, strict=True):
-        secret = SecretReport(request.describe(), used_by[request])
-        _apply_description(report, secret, description)
-        outcome = cast("FetchedSecret | FetchFailure", value)  # what fetch_one returns, or its failure
-        _apply_value(report, secret, outcome, is_mapping=any(is_mapping_name(v) for v in used_by[request]))
-        results.append(FetchResult(request, outcome, 0.0))
-        report.secrets.append(secret)
-    return results
-
-
-def _describe(session: Any, request: SecretRequest) -> Callable[[], Any]:
-    return lambda: session.secretsmanager(request.region).describe_secret(SecretId=request.secret_id)
-
-
-def _get(aws: Any, session: Any, request: SecretRequest) -> Callable[[], Any]:
-    return lambda: aws.fetch_one(session, request)
+    return look_up_secrets(session, requests, timeout)
 
 
 def _credential_source_name(method: str | None) -> str | None:
@@ -151,14 +138,33 @@ def _credential_source_name(method: str | None) -> str | None:
     return None if method is None else names.get(method, method)
 
 
-def _apply_description(report: CheckReport, secret: SecretReport, description: Any) -> None:
+def _secret_report(
+    report: CheckReport, lookup: SecretLookup, used_by: list[str], references: list[SecretReference]
+) -> SecretReport:
+    secret = SecretReport(lookup.request.describe(), used_by)
+    _apply_description(report, secret, lookup.description)
+    _apply_value(report, secret, lookup.value, is_mapping=any(is_mapping_name(v) for v in used_by))
+    if isinstance(lookup.value, FetchedSecret):
+        for reference in references:
+            try:
+                lookup.value.referenced_value(reference.json_key, reference.variable)
+            except ConfigurationError as error:
+                report.problems.append(Problem(error.message, error.hint))
+            if reference.json_key:
+                secret.keys = sorted({*secret.keys, reference.json_key})
+    return secret
+
+
+def _apply_description(
+    report: CheckReport, secret: SecretReport, description: SecretDescription | FetchFailure
+) -> None:
     if isinstance(description, FetchFailure):
         secret.found = False if description.code == "ResourceNotFoundException" else None
         return
-    secret.found = "DeletedDate" not in description
-    secret.last_changed = description.get("LastChangedDate")
-    secret.last_rotated = description.get("LastRotatedDate")
-    reference_date = secret.last_rotated or secret.last_changed or description.get("CreatedDate")
+    secret.found = not description.scheduled_for_deletion
+    secret.last_changed = description.last_changed
+    secret.last_rotated = description.last_rotated
+    reference_date = secret.last_rotated or secret.last_changed or description.created
     if reference_date is not None:
         secret.rotation_age_days = (datetime.now(UTC) - reference_date).days
         if secret.rotation_age_days > ROTATION_WARNING_DAYS:
@@ -166,7 +172,7 @@ def _apply_description(report: CheckReport, secret: SecretReport, description: A
                 f"secret {secret.secret_id} was last rotated {secret.rotation_age_days} days ago "
                 f"(over {ROTATION_WARNING_DAYS}): rotate it with `calitho-env rotate {secret.secret_id} KEY --generate`"
             )
-    if "DeletedDate" in description:
+    if description.scheduled_for_deletion:
         report.problems.append(
             Problem(f"secret {secret.secret_id} is scheduled for deletion", hint_for("InvalidRequestException"))
         )
@@ -192,36 +198,20 @@ def _apply_value(
         report.problems.append(Problem(error.message, error.hint))
 
 
-def _check_reference_key(
-    report: CheckReport, variable: str, json_key: str | None, fetches: Sequence[FetchResult], request: SecretRequest
-) -> None:
-    for fetch in fetches:
-        if fetch.request == request and (fetched := fetch.secret) is not None:
-            try:
-                fetched.referenced_value(json_key, variable)
-            except ConfigurationError as error:
-                report.problems.append(Problem(error.message, error.hint))
-            for secret in report.secrets:
-                if secret.secret_id == request.describe() and json_key:
-                    secret.keys = sorted({*secret.keys, json_key})
-
-
 def _check_resolution(
     report: CheckReport,
     settings: Settings,
     environ: Mapping[str, str],
-    fetches: list[FetchResult],
-    base: dict[str, Binding],
+    lookups: list[SecretLookup],
+    base: Mapping[str, Binding],
 ) -> None:
     """Resolve as run would (from what was fetched above), then required variables and fallbacks."""
-    replay = {fetch.request: fetch for fetch in fetches}
+    replay = {lookup.request: FetchResult(lookup.request, lookup.value, 0.0) for lookup in lookups}
     as_run = settings._replace(fallback=True, required=())
     try:
         resolution = resolve(as_run, environ, fetch=lambda requests, timeout: [replay[r] for r in requests])
-    except ConfigurationError as error:
-        if not any(problem.message == error.message for problem in report.problems):
-            report.problems.append(Problem(error.message, error.hint))
-        return
+    except ConfigurationError:
+        return  # a secret of the wrong shape: its secret report above has said so
     for name in settings.required:
         binding = resolution.variables.get(name)
         report.required[name] = str(binding.source) if binding is not None and binding.value else None

@@ -30,7 +30,7 @@ class ModeChoice(NamedTuple):
 
 
 def choose_mode(flag: str | None, environ: Mapping[str, str]) -> ModeChoice:
-    """--mode > CALITHO_ENV_MODE > NODE_ENV > development (SPEC §2)."""
+    """--mode > CALITHO_ENV_MODE > NODE_ENV > development."""
     for origin, raw in (
         ("--mode", flag),
         ("CALITHO_ENV_MODE", environ.get("CALITHO_ENV_MODE")),

@@ -1,4 +1,4 @@
-"""Env files: which ones, in what order, and what they define (SPEC §1).
+"""Env files: which ones, in what order, and what they define (README "How values are resolved").
 
 Parsing is python-dotenv's; this module adds the Next.js cascade, provenance
 (file and line), and interpolation across files the way Next.js does it.
@@ -13,11 +13,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-from calitho_env.dotenv_syntax import parse_stream, parse_variables
+from calitho_env.core.bindings import Binding, FileSource, require_valid
+from calitho_env.core.dotenv_syntax import parse_stream, parse_variables
+from calitho_env.core.settings import Mode, Settings
 from calitho_env.errors import ConfigurationError
-from calitho_env.settings import Mode, Settings
-from calitho_env.sources import Binding, FileSource
-from calitho_env.variables import require_valid
 
 
 class EnvFileLayer(NamedTuple):

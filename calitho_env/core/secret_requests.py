@@ -1,4 +1,4 @@
-"""Which secrets the configuration asks for: AWS_SECRET_* mappings and ARN references (SPEC §1).
+"""Which secrets the configuration asks for: AWS_SECRET_* mappings and ARN references.
 
 Pure parsing: nothing here talks to AWS.
 """
@@ -9,8 +9,8 @@ import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
+from calitho_env.core.bindings import Binding
 from calitho_env.errors import ConfigurationError
-from calitho_env.sources import Binding
 
 MAPPING_PREFIX = "AWS_SECRET_"
 # Credentials, not mappings: AWS_SECRET_KEY is the legacy name some SDKs read.

@@ -1,10 +1,9 @@
 """python-dotenv's parser and `${VAR}` interpolation, loaded without the rest of python-dotenv.
 
 `import dotenv.parser` first runs dotenv/__init__.py, which imports dotenv.main and with it logging,
-tempfile, shutil and random, for loading and writing files we never ask it to do: ~29 M of the
-~220 M instructions of a development launch (valgrind). Both modules import only the standard
-library, so we load them from the installed package directly. They are not put in sys.modules:
-a later `import dotenv` gets its own, ordinary copies.
+tempfile, shutil and random, for loading and writing files we never ask it to do, on every launch.
+Both modules import only the standard library, so we load them from the installed package directly.
+They are not put in sys.modules: a later `import dotenv` gets its own, ordinary copies.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from calitho_env.dotenv_syntax import parse_stream
+from calitho_env.core.dotenv_syntax import parse_stream
 from calitho_env.errors import ConfigurationError
 
 

@@ -1,4 +1,4 @@
-"""The priority rules, in one place (SPEC §3).
+"""The priority rules, in one place (README "The priority").
 
 settings + process environment -> env files, mappings, references -> one Resolution:
 the child's environment with the provenance of every value, and what to tell the user.
@@ -11,10 +11,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from calitho_env.diagnostics import Notice
-from calitho_env.envfiles import EnvFileLayer, load_env_files
-from calitho_env.errors import MissingVariablesError, SecretUnavailableError
-from calitho_env.references import (
+from calitho_env.core.bindings import Binding, FallbackSource, FileSource, ProcessSource, SecretSource, is_protected
+from calitho_env.core.envfiles import EnvFileLayer, load_env_files
+from calitho_env.core.secret_requests import (
     SecretMapping,
     SecretReference,
     SecretRequest,
@@ -22,13 +21,12 @@ from calitho_env.references import (
     find_references,
     is_reference,
 )
-from calitho_env.settings import Mode, ModeChoice, Settings
-from calitho_env.sources import Binding, FallbackSource, FileSource, ProcessSource, SecretSource
-from calitho_env.variables import is_protected
+from calitho_env.core.settings import Mode, ModeChoice, Settings
+from calitho_env.diagnostics import Notice
+from calitho_env.errors import MissingVariablesError, SecretUnavailableError
 
 if TYPE_CHECKING:  # development never imports the fetch types: there is nothing to fetch
-    from calitho_env.fetching import FetchFailure, FetchResult, SecretFetcher
-    from calitho_env.secret_values import FetchedSecret
+    from calitho_env.core.fetched import FetchedSecret, FetchFailure, FetchResult, SecretFetcher
 
 PROCESS = ProcessSource()
 
@@ -96,9 +94,9 @@ class Resolution:
 
 def _aws_fetcher(batch: bool) -> SecretFetcher:
     def fetch(requests: Sequence[SecretRequest], timeout: float) -> list[FetchResult]:
-        from calitho_env import aws  # only production pays for importing botocore
+        from calitho_env.aws.secretsmanager import fetch_secrets  # only production pays for importing botocore
 
-        return aws.fetch_secrets(requests, timeout, batch)
+        return fetch_secrets(requests, timeout, batch)
 
     return fetch
 

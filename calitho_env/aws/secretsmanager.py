@@ -1,0 +1,205 @@
+"""Secrets Manager: the reads of every launch, and the reads and writes of the operator commands."""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+
+from botocore.exceptions import ClientError
+
+from calitho_env.aws.deadline import MAX_WORKERS, call_all
+from calitho_env.aws.session import AwsSession, error_code, failure_of, sdk_errors
+from calitho_env.core.fetched import FetchedSecret, FetchFailure, FetchResult
+from calitho_env.core.secret_requests import SecretRequest
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+BATCH_SIZE = 20  # BatchGetSecretValue's limit for SecretIdList
+
+
+def fetch_one(session: AwsSession, request: SecretRequest) -> FetchedSecret:
+    arguments: dict[str, str] = {"SecretId": request.secret_id}
+    if request.version_id:
+        arguments["VersionId"] = request.version_id
+    if request.version_stage:
+        arguments["VersionStage"] = request.version_stage
+    response = session.secretsmanager(request.region).get_secret_value(**arguments)
+    return FetchedSecret(request.secret_id, response.get("VersionId"), response.get("SecretString"))
+
+
+def fetch_batch(session: AwsSession, group: Sequence[SecretRequest]) -> list[FetchedSecret | FetchFailure]:
+    """One BatchGetSecretValue for up to 20 secrets of one region; each gets its value or its own error."""
+    response = session.secretsmanager(group[0].region).batch_get_secret_value(
+        SecretIdList=[request.secret_id for request in group]
+    )
+    errors = {
+        error.get("SecretId"): FetchFailure(str(error.get("ErrorCode", "Unknown")), str(error.get("Message", "")))
+        for error in response.get("Errors", [])
+    }
+    values = response.get("SecretValues", [])
+    outcomes: list[FetchedSecret | FetchFailure] = []
+    for request in group:
+        wanted = request.secret_id
+        value = next(
+            (v for v in values if wanted in (v.get("Name"), v.get("ARN")) or v.get("ARN", "").startswith(wanted + "-")),
+            None,
+        )
+        if wanted in errors or value is None:
+            outcomes.append(errors.get(wanted) or FetchFailure("ResourceNotFoundException", "not in the batch answer"))
+        else:
+            outcomes.append(FetchedSecret(wanted, value.get("VersionId"), value.get("SecretString")))
+    return outcomes
+
+
+def _groups(requests: Sequence[SecretRequest], batch: bool) -> list[list[SecretRequest]]:
+    """One request each; with `batch`, current versions of one region in groups of up to BATCH_SIZE."""
+    if not batch:
+        return [[request] for request in requests]
+    by_region: dict[str | None, list[SecretRequest]] = {}
+    singles = []
+    for request in requests:
+        if request.version_stage or request.version_id:
+            singles.append([request])  # BatchGetSecretValue reads AWSCURRENT only
+        else:
+            by_region.setdefault(request.region, []).append(request)
+    chunks = [group[i : i + BATCH_SIZE] for group in by_region.values() for i in range(0, len(group), BATCH_SIZE)]
+    return chunks + singles
+
+
+def fetch_secrets(requests: Sequence[SecretRequest], timeout: float, batch: bool = False) -> list[FetchResult]:
+    """Every request at once, all within `timeout`, with one shared client.
+
+    One GetSecretValue per secret; with `batch`, one BatchGetSecretValue per 20 (opt-in: that API
+    allows 100 calls a second per region, against GetSecretValue's 10,000, so a fleet starting
+    together would be throttled on it).
+    """
+    groups = _groups(requests, batch)
+    workers = min(len(groups), MAX_WORKERS)
+    session = AwsSession(timeout, workers=workers)
+    started = time.monotonic()
+
+    def timed(group: list[SecretRequest]) -> Callable[[], list[FetchResult]]:
+        def call() -> list[FetchResult]:
+            begun = time.monotonic()
+            outcomes: list[FetchedSecret | FetchFailure]
+            try:
+                outcomes = fetch_batch(session, group) if len(group) > 1 else [fetch_one(session, group[0])]
+            except Exception as error:  # noqa: BLE001 - reported per secret
+                outcomes = [failure_of(error)] * len(group)
+            elapsed = (time.monotonic() - begun) * 1000
+            return [FetchResult(request, outcome, elapsed) for request, outcome in zip(group, outcomes, strict=True)]
+
+        return call
+
+    answers = call_all([timed(group) for group in groups], timeout, workers)
+    elapsed = (time.monotonic() - started) * 1000
+    results: dict[SecretRequest, FetchResult] = {}
+    for group, answer in zip(groups, answers, strict=True):
+        if isinstance(answer, FetchFailure):  # the deadline passed first
+            results.update((request, FetchResult(request, answer, elapsed)) for request in group)
+        else:
+            results.update((result.request, result) for result in answer)
+    return [results[request] for request in requests]
+
+
+class StoredSecret(NamedTuple):
+    secret_string: str | None  # None when the secret is binary
+    version_id: str
+
+
+class SecretStore:
+    """Secrets Manager for `setup`, `rotate` and `check`: every SDK error is raised as an AwsError."""
+
+    def __init__(self, session: AwsSession, region: str | None = None) -> None:
+        self._session = session
+        self._region = region
+
+    @property
+    def _client(self) -> SecretsManagerClient:
+        return self._session.secretsmanager(self._region)
+
+    def read(self, secret_id: str) -> StoredSecret | None:
+        """The current version, or None when the secret does not exist."""
+        with sdk_errors(f"reading {secret_id}"):
+            try:
+                response = self._client.get_secret_value(SecretId=secret_id)
+            except ClientError as error:
+                if error_code(error) == "ResourceNotFoundException":
+                    return None
+                raise
+        return StoredSecret(response.get("SecretString"), response["VersionId"])
+
+    def create(
+        self, name: str, secret_string: str, description: str, kms_key_id: str | None, tags: Mapping[str, str]
+    ) -> str:
+        extra: dict[str, Any] = {"KmsKeyId": kms_key_id} if kms_key_id else {}
+        if tags:
+            extra["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+        with sdk_errors(f"creating {name}"):
+            return self._client.create_secret(Name=name, Description=description, SecretString=secret_string, **extra)[
+                "VersionId"
+            ]
+
+    def put(self, secret_id: str, secret_string: str) -> str:
+        with sdk_errors(f"writing {secret_id}"):
+            return self._client.put_secret_value(SecretId=secret_id, SecretString=secret_string)["VersionId"]
+
+    def tag(self, secret_id: str, tags: Mapping[str, str]) -> None:
+        with sdk_errors(f"tagging {secret_id}"):
+            self._client.tag_resource(SecretId=secret_id, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+
+    def set_kms_key(self, secret_id: str, kms_key_id: str) -> None:
+        with sdk_errors(f"updating {secret_id}"):
+            self._client.update_secret(SecretId=secret_id, KmsKeyId=kms_key_id)
+
+
+class SecretDescription(NamedTuple):
+    """What DescribeSecret says, reduced to what `check` reports."""
+
+    scheduled_for_deletion: bool
+    created: datetime | None
+    last_changed: datetime | None
+    last_rotated: datetime | None
+
+
+class SecretLookup(NamedTuple):
+    """`check`'s look at one secret: its description and its value, each or its failure."""
+
+    request: SecretRequest
+    description: SecretDescription | FetchFailure
+    value: FetchedSecret | FetchFailure
+
+
+def describe(session: AwsSession, request: SecretRequest) -> SecretDescription:
+    answer = session.secretsmanager(request.region).describe_secret(SecretId=request.secret_id)
+    return SecretDescription(
+        "DeletedDate" in answer, answer.get("CreatedDate"), answer.get("LastChangedDate"), answer.get("LastRotatedDate")
+    )
+
+
+def look_up_secrets(session: AwsSession, requests: Sequence[SecretRequest], timeout: float) -> list[SecretLookup]:
+    """DescribeSecret, then GetSecretValue, of every request at once, all within `timeout`."""
+
+    def look_up(request: SecretRequest) -> SecretLookup:
+        description = _outcome(functools.partial(describe, session, request))
+        return SecretLookup(request, description, _outcome(functools.partial(fetch_one, session, request)))
+
+    answers = call_all([functools.partial(look_up, request) for request in requests], timeout)
+    return [
+        answer if isinstance(answer, SecretLookup) else SecretLookup(request, answer, answer)
+        for request, answer in zip(requests, answers, strict=True)
+    ]
+
+
+T = TypeVar("T")
+
+
+def _outcome(call: Callable[[], T]) -> T | FetchFailure:
+    try:
+        return call()
+    except Exception as error:  # noqa: BLE001 - each failure is reported with its secret
+        return failure_of(error)

@@ -1,0 +1,128 @@
+"""One botocore session: credentials and region looked up once, clients made on demand.
+
+botocore directly (boto3 adds import time and nothing we need), one client per region shared
+by every worker thread, standard retries. SDK exceptions become `FetchFailure` values or
+`AwsError`s here, so nothing above this package sees a botocore type.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import os
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, cast
+
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    ReadTimeoutError,
+)
+from botocore.loaders import Loader
+
+from calitho_env.core.fetched import FetchFailure
+from calitho_env.errors import AwsError
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sts import STSClient
+
+MAX_ATTEMPTS = 4  # the first call and three retries: rides out brief throttling
+SERVICES = ("secretsmanager", "sts")
+
+
+class KnownServicesLoader(Loader):
+    """botocore's data loader without its scan of every model folder, which only checks that a
+    service name exists when a client is made; ours are known. A missing model still fails."""
+
+    def list_available_services(self, type_name: str) -> list[str]:
+        return list(SERVICES)
+
+
+class AwsSession:
+    def __init__(self, timeout: float, region: str | None = None, workers: int = 10) -> None:
+        self._session = botocore.session.get_session()
+        data_path = cast("str | None", self._session.get_config_variable("data_path")) or ""
+        extra_paths = [os.path.expanduser(os.path.expandvars(p)) for p in data_path.split(os.pathsep) if p]
+        self._session.register_component("data_loader", KnownServicesLoader(extra_search_paths=extra_paths))
+        self._region = region
+        self._config = Config(
+            connect_timeout=min(timeout, 3.0),
+            read_timeout=timeout,
+            retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+            max_pool_connections=max(workers, 10),
+        )
+        self._lock = threading.Lock()
+        self._clients: dict[tuple[str, str | None], Any] = {}
+
+    @functools.cached_property
+    def region(self) -> str | None:
+        """--region, else AWS_REGION (as ECS and the other SDKs set it), else botocore's own lookup."""
+        configured = cast("str | None", self._session.get_config_variable("region"))
+        return self._region or os.environ.get("AWS_REGION") or configured
+
+    def credential_source(self) -> str | None:
+        """How botocore found credentials: env, shared-credentials-file, container-role, iam-role ..."""
+        credentials = self._session.get_credentials()
+        return None if credentials is None else str(credentials.method)
+
+    def client(self, service: str, region: str | None = None) -> Any:
+        key = (service, region or self.region)
+        with self._lock:  # one thread creates; the others wait for it, then share it
+            if key not in self._clients:
+                try:
+                    self._clients[key] = self._session.create_client(service, region_name=key[1], config=self._config)
+                except BotoCoreError as error:  # cached, so the credential chain runs once
+                    self._clients[key] = error
+            found = self._clients[key]
+        if isinstance(found, BotoCoreError):
+            raise found
+        return found
+
+    def secretsmanager(self, region: str | None = None) -> SecretsManagerClient:
+        return cast("SecretsManagerClient", self.client("secretsmanager", region))
+
+    def sts(self) -> STSClient:
+        return cast("STSClient", self.client("sts"))
+
+
+def failure_of(error: Exception) -> FetchFailure:
+    """Reduce an SDK exception to its error code and message (never a secret value)."""
+    if isinstance(error, AwsError):
+        return FetchFailure(error.code, error.message)
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        return FetchFailure(str(details.get("Code", "Unknown")), str(details.get("Message", "")) or str(error))
+    for kind, code in (
+        (NoCredentialsError, "NoCredentials"),
+        (NoRegionError, "NoRegion"),
+        (ConnectTimeoutError, "ConnectTimeout"),
+        (ReadTimeoutError, "ReadTimeout"),
+        (EndpointConnectionError, "EndpointConnectionError"),
+    ):
+        if isinstance(error, kind):
+            return FetchFailure(code, str(error))
+    return FetchFailure(type(error).__name__, str(error))
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", "Unknown"))
+
+
+@contextlib.contextmanager
+def sdk_errors(action: str) -> Iterator[None]:
+    """Raise any SDK exception of the block as an AwsError saying what was being done."""
+    try:
+        yield
+    except (BotoCoreError, ClientError) as error:
+        failure = failure_of(error)
+        raise AwsError(
+            f"{action}: AWS call failed: {failure.code}: {failure.message}", failure.code, failure.hint
+        ) from None

@@ -1,0 +1,38 @@
+"""The one way a command gets a Resolution: resolve, then tell the user what happened."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from calitho_env.commands.state import state_of
+from calitho_env.core.bindings import SecretSource
+from calitho_env.core.resolution import Resolution, resolve
+from calitho_env.core.settings import Settings
+
+
+def resolve_and_report(ctx: click.Context, settings: Settings) -> Resolution:
+    """Resolve, then tell the user what happened (warnings always, details with -v)."""
+    reporter = state_of(ctx).reporter
+    reporter.info(
+        "mode", f"mode: {settings.mode.describe()}", mode=settings.mode.mode.value, mode_origin=settings.mode.origin
+    )
+    resolution = resolve(settings, os.environ)
+    for path in resolution.files_read:
+        reporter.info("env_file_read", f"read {path}", path=str(path))
+    for fetch in resolution.fetches:
+        if (secret := fetch.secret) is not None:
+            reporter.info(
+                "secret_fetched",
+                f"fetched {SecretSource(secret.secret_id, secret.version_id)} in {fetch.elapsed_ms:.0f} ms",
+                secret_id=fetch.request.secret_id,
+                version_id=secret.version_id,
+                elapsed_ms=round(fetch.elapsed_ms, 1),
+            )
+    for notice in resolution.notices:
+        reporter.emit(notice)
+    counts = resolution.count_by_source()
+    summary = ", ".join(f"{count} from {kind}" for kind, count in sorted(counts.items())) or "nothing"
+    reporter.info("resolved", f"variables: {summary}", counts=counts)
+    return resolution
