@@ -20,8 +20,8 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from bench import instructions
+from bench.aws_proxy import AwsProxy
 from bench.measure import Samples, launch, peak_kib
-from tests.aws_proxy import AwsProxy
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINES = ROOT / "bench" / "baselines"

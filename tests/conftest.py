@@ -17,10 +17,8 @@ import pytest
 from moto import mock_aws
 from moto.server import ThreadedMotoServer
 
-from tests.aws_proxy import AwsProxy
-from tests.harness import Launch, base_env, launch
-
-REGION = "us-west-1"
+from bench.aws_proxy import AwsProxy
+from tests.harness import REGION, Launch, aws_env, launch
 
 
 @pytest.fixture(scope="session")
@@ -45,20 +43,6 @@ def project(tmp_path: Path) -> Path:
     folder = tmp_path / "project"
     folder.mkdir()
     return folder
-
-
-def aws_env(endpoint: str, home: Path, **extra: str) -> dict[str, str]:
-    return base_env(
-        home,
-        {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_REGION": REGION,
-            "AWS_ENDPOINT_URL_SECRETS_MANAGER": endpoint,
-            "AWS_ENDPOINT_URL_STS": endpoint,
-            **extra,
-        },
-    )
 
 
 @pytest.fixture

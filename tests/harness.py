@@ -6,9 +6,11 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+REGION = "us-west-1"
 
 # Planted in every secret and env-file value of the failure tests; must never be printed.
 SENTINEL = "SENTINEL-9f3c2a"
@@ -33,6 +35,10 @@ class Launch:
         return self.stdout + self.stderr
 
 
+Cli = Callable[..., Launch]  # the `cli` fixture: run the real CLI in the project folder
+Create = Callable[[str, object], str]  # the `create_secret` fixture: returns the secret's ARN
+
+
 def base_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """A clean environment: nothing inherited from the developer's AWS set-up."""
     env = {
@@ -45,6 +51,21 @@ def base_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, st
     }
     env.update(extra or {})
     return env
+
+
+def aws_env(endpoint: str, home: Path, **extra: str) -> dict[str, str]:
+    """A clean environment whose Secrets Manager and STS are the stand-in at `endpoint`."""
+    return base_env(
+        home,
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": REGION,
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER": endpoint,
+            "AWS_ENDPOINT_URL_STS": endpoint,
+            **extra,
+        },
+    )
 
 
 def launch(
@@ -72,8 +93,15 @@ def launch(
 
 def assert_no_leak(result: Launch, secrets: Iterable[str] = (SENTINEL,), debug: bool = False) -> None:
     """No secret value in stdout or stderr, and no traceback unless --debug was given."""
+    secrets = list(secrets)
     for secret in secrets:
         assert secret not in result.stdout, f"secret value leaked to stdout: {result.stdout!r}"
+    assert_no_leak_on_stderr(result, secrets, debug)
+
+
+def assert_no_leak_on_stderr(result: Launch, secrets: Iterable[str] = (SENTINEL,), debug: bool = False) -> None:
+    """The same for stderr alone: for launches whose stdout is the child's, which holds the values on purpose."""
+    for secret in secrets:
         assert secret not in result.stderr, f"secret value leaked to stderr: {result.stderr!r}"
     if not debug:
         assert "Traceback" not in result.stderr

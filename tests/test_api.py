@@ -7,9 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.aws_proxy import AwsProxy
-from tests.conftest import aws_env
-from tests.harness import SENTINEL, base_env, write
+from bench.aws_proxy import AwsProxy
+from tests.harness import SENTINEL, aws_env, base_env, write
 
 SEED_ENV = (
     "AWS_SECRET_DATABASE=calitho-suite/database\nAWS_SECRET_NEXTAUTH=calitho-suite/nextauth\n"

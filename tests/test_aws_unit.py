@@ -69,3 +69,21 @@ def test_no_credentials_is_reported_as_no_credentials(clean_aws_environment: Non
     (result,) = aws.fetch_secrets([SecretRequest("a")], timeout=5)
     assert isinstance(result.outcome, FetchFailure)
     assert result.outcome.code == "NoCredentials"
+
+
+def test_botocore_still_asks_the_loader_method_we_override(
+    in_process_aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If botocore renamed list_available_services, the scan we skip would silently come back."""
+    from calitho_env.aws.session import AwsSession, KnownServicesLoader
+
+    asked: list[str] = []
+    original = KnownServicesLoader.list_available_services
+
+    def recording(self: KnownServicesLoader, type_name: str) -> list[str]:
+        asked.append(type_name)
+        return original(self, type_name)
+
+    monkeypatch.setattr(KnownServicesLoader, "list_available_services", recording)
+    AwsSession(timeout=5).secretsmanager()
+    assert asked, "botocore no longer calls Loader.list_available_services when it creates a client"

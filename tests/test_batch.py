@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
-from tests.aws_proxy import AwsProxy, Fault
-from tests.conftest import aws_env
-from tests.harness import DUMP_ENV, SENTINEL, Launch, assert_no_leak, write
-
-Cli = Callable[..., Launch]
-Create = Callable[[str, object], str]
+from bench.aws_proxy import AwsProxy, Fault
+from tests.harness import (
+    DUMP_ENV,
+    SENTINEL,
+    Cli,
+    Create,
+    assert_no_leak_on_stderr,
+    aws_env,
+    write,
+)
 
 
 def many(project: Path, create_secret: Create, count: int) -> None:
@@ -42,7 +45,7 @@ def test_batch_reports_a_missing_secret_on_its_own_and_loads_the_others(
     child = result.child_env()
     assert child["KEY_2"] == "value-2"
     assert "secret app/gone could not be fetched (ResourceNotFoundException" in result.stderr
-    assert_no_leak(Launch(0, "", result.stderr, 0))
+    assert_no_leak_on_stderr(result)
 
 
 def test_batch_denied_falls_back_for_the_whole_batch(

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.aws_proxy import AwsProxy, Fault
-from tests.conftest import aws_env
-from tests.harness import SENTINEL, Launch, assert_no_leak, write
+from bench.aws_proxy import AwsProxy, Fault
+from tests.harness import SENTINEL, Cli, Create, Launch, assert_no_leak, aws_env, write
 
-Cli = Callable[..., Launch]
-Create = Callable[[str, object], str]
 ENV = (
     "AWS_SECRET_DATABASE=calitho-suite/database\n"
     "AWS_SECRET_NEXTAUTH=calitho-suite/nextauth\n"

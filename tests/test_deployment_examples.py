@@ -8,18 +8,14 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import aws_env
-from tests.harness import Launch, base_env
+from tests.harness import Cli, Create, aws_env, base_env
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-Create = Callable[[str, object], str]
-Cli = Callable[..., Launch]
 
 
 def dockerfile_instruction(name: str) -> list[str]:

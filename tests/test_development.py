@@ -5,14 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.harness import DUMP_ENV, SENTINEL, Launch, assert_no_leak, base_env, write
-
-Cli = Callable[..., Launch]
+from tests.harness import DUMP_ENV, SENTINEL, Cli, Launch, assert_no_leak, base_env, write
 
 
 def printed(result: Launch) -> dict[str, str]:

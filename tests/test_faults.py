@@ -8,20 +8,27 @@ that must never be printed.
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bench.aws_proxy import AwsProxy, Fault
 from calitho_env.aws.session import MAX_ATTEMPTS
-from tests.aws_proxy import AwsProxy, Fault
-from tests.conftest import aws_env
-from tests.harness import DUMP_ENV, SENTINEL, Launch, assert_no_leak, base_env, write
+from tests.harness import (
+    DUMP_ENV,
+    SENTINEL,
+    Cli,
+    Create,
+    Launch,
+    assert_no_leak,
+    assert_no_leak_on_stderr,
+    aws_env,
+    base_env,
+    write,
+)
 
-Cli = Callable[..., Launch]
-Create = Callable[[str, object], str]
 NAMES = ("database", "nextauth", "redis")
 FILE_VALUES = {
     "DATABASE_URL": f"postgres://file-{SENTINEL}",
@@ -61,7 +68,7 @@ def assert_fell_back(result: Launch, code: str, names: tuple[str, ...] = NAMES) 
         assert child[key] == FILE_VALUES[key]
         assert f"secret calitho-suite/{name} could not be fetched ({code}" in result.stderr
     assert result.seconds < TIMEOUT + 1.0, f"took {result.seconds:.2f} s"
-    assert_no_leak(Launch(0, "", result.stderr, 0))
+    assert_no_leak_on_stderr(result)
 
 
 def assert_fatal(result: Launch, code: str) -> None:
@@ -110,7 +117,7 @@ def test_throttling_on_every_call_is_retried_then_falls_back(
     assert "(ThrottlingException" in result.stderr or "(Timeout" in result.stderr
     assert proxy.calls["GetSecretValue"] > len(NAMES), "throttled calls are retried"
     assert proxy.calls["GetSecretValue"] <= len(NAMES) * MAX_ATTEMPTS
-    assert_no_leak(Launch(0, "", result.stderr, 0))
+    assert_no_leak_on_stderr(result)
 
 
 def test_throttling_on_the_first_two_calls_only_is_ridden_out(
@@ -227,7 +234,7 @@ def test_a_misconfigured_endpoint_url_is_a_clean_failure(cli: Cli, seeded: Path,
     result = launch_through(cli, "not a url", tmp_path)
     assert result.returncode == 0
     assert "could not be fetched" in result.stderr
-    assert_no_leak(Launch(0, "", result.stderr, 0))
+    assert_no_leak_on_stderr(result)
 
 
 def test_dev_mode_with_aws_unreachable_makes_no_call(cli: Cli, seeded: Path, tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import boto3
@@ -20,10 +19,7 @@ from calitho_env.core.bindings import is_protected, is_valid_name
 from calitho_env.core.resolution import resolve
 from calitho_env.core.settings import build_settings
 from calitho_env.errors import ConfigurationError
-from tests.harness import DUMP_ENV, SENTINEL, Launch, assert_no_leak, base_env, write
-
-Cli = Callable[..., Launch]
-Create = Callable[[str, object], str]
+from tests.harness import DUMP_ENV, SENTINEL, Cli, Create, Launch, assert_no_leak, base_env, write
 
 
 @pytest.fixture(params=[[], ["--debug"]], ids=["plain", "debug"])

@@ -7,7 +7,6 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,9 +17,8 @@ from hypothesis import strategies as st
 from calitho_env.core.bindings import Binding, ProcessSource
 from calitho_env.core.formats import render
 from calitho_env.errors import ConfigurationError
-from tests.harness import DUMP_ENV, Launch, base_env, write
+from tests.harness import DUMP_ENV, Cli, base_env, write
 
-Cli = Callable[..., Launch]
 ROOT = Path(__file__).resolve().parent.parent
 NODE_FOLDER = ROOT / "build" / "node"  # owned by the tests; `make test` fills it
 

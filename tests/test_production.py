@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.harness import DUMP_ENV, SENTINEL, Launch, assert_no_leak, write
-
-Cli = Callable[..., Launch]
-Create = Callable[[str, object], str]
+from tests.harness import DUMP_ENV, SENTINEL, Cli, Create, assert_no_leak, assert_no_leak_on_stderr, write
 
 
 @pytest.fixture
@@ -79,7 +75,7 @@ def test_a_missing_secret_falls_back_with_one_warning_naming_it_the_code_and_the
     assert "calitho-suite/does-not-exist" in warnings[0]
     assert "ResourceNotFoundException" in warnings[0]
     assert "verify the secret name matches exactly" in result.stderr
-    assert_no_leak(Launch(0, "", result.stderr, 0))
+    assert_no_leak_on_stderr(result)
 
 
 def test_fallback_keeps_the_env_file_values(cli: Cli, project: Path, prod_env: dict[str, str]) -> None:
@@ -207,7 +203,7 @@ def test_verbose_lists_each_secret_with_its_latency_and_counts_per_source(
         assert f"fetched aws:calitho-suite/{name}@" in result.stderr
     assert " ms" in result.stderr
     assert "variables: 3 from aws, 3 from file" in result.stderr
-    assert_no_leak(Launch(0, "", result.stderr, 0), seed_secrets.values())
+    assert_no_leak_on_stderr(result, seed_secrets.values())
 
 
 def test_many_secrets_are_all_fetched(cli: Cli, project: Path, prod_env: dict[str, str], create_secret: Create) -> None:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.harness import DUMP_ENV, SENTINEL, Launch, assert_no_leak, write
-
-Cli = Callable[..., Launch]
+from tests.harness import DUMP_ENV, SENTINEL, Cli, assert_no_leak, write
 
 
 @pytest.fixture

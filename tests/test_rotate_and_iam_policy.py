@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import aws_env
-from tests.harness import SENTINEL, Launch, assert_no_leak, base_env, write
-
-Cli = Callable[..., Launch]
-Create = Callable[[str, object], str]
+from tests.harness import SENTINEL, Cli, Create, Launch, assert_no_leak, aws_env, base_env, write
 
 
 @pytest.fixture

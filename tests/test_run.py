@@ -7,14 +7,11 @@ import shutil
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.harness import Launch, base_env, write
-
-Cli = Callable[..., Launch]
+from tests.harness import Cli, base_env, write
 
 
 def launcher(*args: str) -> list[str]:

@@ -11,10 +11,8 @@ from typing import Any
 
 import pexpect
 
-from tests.conftest import aws_env
-from tests.harness import Launch, assert_no_leak, write
+from tests.harness import Cli, assert_no_leak, aws_env, write
 
-Cli = Callable[..., Launch]
 DB = "postgresql://app:setup-db-value@db/app"
 ENV = (
     "# Calitho Suite\r\n"  # CRLF on purpose: the edit keeps the file's bytes and its line endings

@@ -1,0 +1,128 @@
+"""The priority table and fallback, stated directly: `resolve` in-process with a fake fetch.
+
+Each row: the mode, --preserve-env, whether the secret could be fetched, and whether the
+process environment also sets the variable -> which value the child gets and from where.
+The subprocess tests elsewhere cover exec, exit codes and leaks; these state the rules.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from calitho_env.core.fetched import FetchedSecret, FetchFailure, FetchResult
+from calitho_env.core.resolution import Resolution, resolve
+from calitho_env.core.secret_requests import SecretRequest
+from calitho_env.core.settings import build_settings
+from calitho_env.errors import SecretUnavailableError
+
+ARN = "arn:aws:secretsmanager:us-west-1:123456789012:secret:app/db-AbCdEf"
+ENV_FILE = f"AWS_SECRET_APP=app/mapped\nMAPPED=file\nREFERENCED={ARN}:REFERENCED\n"
+SECRETS = {
+    SecretRequest("app/mapped"): '{"MAPPED": "secret"}',
+    SecretRequest(ARN, region="us-west-1"): '{"REFERENCED": "secret"}',
+}
+
+
+class FakeFetch:
+    def __init__(self, available: bool) -> None:
+        self.available = available
+        self.calls: list[list[SecretRequest]] = []
+
+    def __call__(self, requests: Sequence[SecretRequest], timeout: float) -> list[FetchResult]:
+        self.calls.append(list(requests))
+        if not self.available:
+            return [FetchResult(r, FetchFailure("ResourceNotFoundException", "not found"), 1.0) for r in requests]
+        return [FetchResult(r, FetchedSecret(r.secret_id, "v1", SECRETS[r]), 1.0) for r in requests]
+
+
+def resolved(
+    tmp_path: Path, mode: str, available: bool, process: dict[str, str], **flags: bool
+) -> tuple[Resolution, FakeFetch]:
+    (tmp_path / ".env").write_text(ENV_FILE, encoding="utf-8")
+    fetch = FakeFetch(available)
+    settings = build_settings(process, mode=mode, directory=tmp_path, **flags)
+    return resolve(settings, process, fetch=fetch), fetch
+
+
+def expected(mode: str, preserve_env: bool, available: bool, in_process: bool, variable: str) -> tuple[str, str]:
+    """(value, source kind) the rules give; kind "unset" when the child does not get the variable."""
+    production = mode == "production"
+    if variable == "MAPPED":
+        if production and available and not (preserve_env and in_process):
+            return "secret", "aws"
+        return ("process", "process") if in_process else ("file", "file")
+    if in_process:  # a plain value in the environment replaces the file's reference before anything is fetched
+        return "process", "process"
+    if not production:  # outside production a reference is a plain value
+        return f"{ARN}:REFERENCED", "file"
+    return ("secret", "aws") if available else ("", "unset")  # a reference's fallback is never itself
+
+
+ROWS = list(itertools.product(["development", "test", "production"], [False, True], [True, False], [False, True]))
+
+
+@pytest.mark.parametrize(("mode", "preserve_env", "available", "in_process"), ROWS)
+@pytest.mark.parametrize("variable", ["MAPPED", "REFERENCED"])
+def test_the_priority_table(
+    tmp_path: Path, mode: str, preserve_env: bool, available: bool, in_process: bool, variable: str
+) -> None:
+    process = {variable: "process"} if in_process else {}
+    resolution, fetch = resolved(tmp_path, mode, available, process, preserve_env=preserve_env)
+    value, kind = expected(mode, preserve_env, available, in_process, variable)
+    binding = resolution.variables.get(variable)
+    if kind == "unset":
+        assert binding is None
+    else:
+        assert binding is not None
+        assert (binding.value, str(binding.source).split(":", 1)[0]) == (value, kind)
+    assert bool(fetch.calls) == (mode == "production")
+
+
+@pytest.mark.parametrize("mode", ["development", "test"])
+def test_outside_production_nothing_is_fetched_and_a_notice_says_so(tmp_path: Path, mode: str) -> None:
+    resolution, fetch = resolved(tmp_path, mode, True, {})
+    assert fetch.calls == []
+    assert [n.event for n in resolution.notices] == ["secrets_skipped"]
+
+
+def test_every_failure_gives_one_warning_naming_its_secret(tmp_path: Path) -> None:
+    resolution, _ = resolved(tmp_path, "production", False, {})
+    warnings = [n for n in resolution.notices if n.event == "secret_unavailable"]
+    assert sorted(str(n.fields["secret_id"]) for n in warnings) == sorted(r.secret_id for r in SECRETS)
+
+
+def test_with_fallback_off_any_failure_is_fatal(tmp_path: Path) -> None:
+    with pytest.raises(SecretUnavailableError) as raised:
+        resolved(tmp_path, "production", False, {}, no_fallback=True)
+    assert raised.value.exit_code == 69
+
+
+def test_a_secret_may_not_set_a_protected_name(tmp_path: Path) -> None:
+    SECRETS[SecretRequest("app/mapped")] = '{"MAPPED": "secret", "LD_PRELOAD": "/tmp/x.so"}'
+    try:
+        resolution, _ = resolved(tmp_path, "production", True, {})
+    finally:
+        SECRETS[SecretRequest("app/mapped")] = '{"MAPPED": "secret"}'
+    assert "LD_PRELOAD" not in resolution.variables
+    assert [n.fields["variable"] for n in resolution.notices if n.event == "secret_key_refused"] == ["LD_PRELOAD"]
+
+
+def test_the_resolution_cannot_be_changed_after_the_fact(tmp_path: Path) -> None:
+    resolution, _ = resolved(tmp_path, "production", True, {})
+    with pytest.raises(TypeError):
+        resolution.variables["MAPPED"] = resolution.variables["MAPPED"]  # type: ignore[index]
+    with pytest.raises(AttributeError):
+        resolution.notices.append(resolution.notices[0])  # type: ignore[attr-defined]
+
+
+def test_a_failed_reference_falls_back_to_the_next_value_that_is_not_a_reference(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("REFERENCED=plain\n", encoding="utf-8")
+    process = {"REFERENCED": f"{ARN}:REFERENCED"}
+    settings = build_settings(process, mode="production", directory=tmp_path)
+    resolution = resolve(settings, process, fetch=FakeFetch(available=False))
+    binding = resolution.variables["REFERENCED"]
+    assert (binding.value, str(binding.source)) == ("plain", f"fallback:file:{tmp_path / '.env'}:1")
