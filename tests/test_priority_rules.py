@@ -40,11 +40,18 @@ class FakeFetch:
 
 
 def resolved(
-    tmp_path: Path, mode: str, available: bool, process: dict[str, str], **flags: bool
+    tmp_path: Path,
+    mode: str,
+    available: bool,
+    process: dict[str, str],
+    preserve_env: bool = False,
+    no_fallback: bool = False,
 ) -> tuple[Resolution, FakeFetch]:
     (tmp_path / ".env").write_text(ENV_FILE, encoding="utf-8")
     fetch = FakeFetch(available)
-    settings = build_settings(process, mode=mode, directory=tmp_path, **flags)
+    settings = build_settings(
+        process, mode=mode, directory=tmp_path, preserve_env=preserve_env, no_fallback=no_fallback
+    )
     return resolve(settings, process, fetch=fetch), fetch
 
 
