@@ -30,6 +30,7 @@ class Fault:
     times: int | None = None  # None: every time; else only the first N matching calls
     stall: bool = False  # accept, read the request, never answer (until the proxy closes)
     first_attempts_only: bool = False  # leave the SDK's retries alone (its amz-sdk-request: attempt=N header)
+    body: bytes | None = None  # answer with this raw body (and `status`) instead of an AWS error: a captive portal
 
     def matches(self, action: str, secret_id: str | None, attempt: int) -> bool:
         if action != self.action or (self.secret_id is not None and secret_id != self.secret_id):
@@ -124,6 +125,9 @@ class AwsProxy:
                     time.sleep(proxy.request_delay)
                 if fault is not None and fault.stall:
                     proxy._closing.wait()
+                    return
+                if fault is not None and fault.body is not None:
+                    self._answer(fault.status, [("Content-Type", "text/html")], fault.body)
                     return
                 if fault is not None:
                     payload = json.dumps({"__type": fault.code, "message": f"injected {fault.code}"}).encode()

@@ -27,13 +27,15 @@ SECRETS = {
     "calitho-suite/nextauth": {"NEXTAUTH_SECRET": "prod-nextauth-jwt-secret"},
     "calitho-suite/redis": {"REDIS_URL": "redis://cache.internal:6379"},
 }
+# The safe layout: the mappings in .env (every mode reads it), the development values in
+# .env.development (production never reads it, so it can never fall back to them).
 DEMO_ENV = """\
-# AWS Secrets Manager (used in production)
+# AWS Secrets Manager (fetched in production)
 AWS_SECRET_DATABASE=calitho-suite/database
 AWS_SECRET_NEXTAUTH=calitho-suite/nextauth
 AWS_SECRET_REDIS=calitho-suite/redis
-
-# Development values (and the fallback when AWS is unreachable)
+"""
+DEMO_ENV_DEVELOPMENT = """\
 DATABASE_URL=postgresql://localhost:5432/calitho_dev
 NEXTAUTH_SECRET=dev-only-secret
 REDIS_URL=redis://localhost:6379
@@ -44,14 +46,16 @@ def step(title: str) -> None:
     print(f"\n== {title}", flush=True)
 
 
-def launch(args: list[str], env: dict[str, str], cwd: Path) -> str:
+def launch(args: list[str], env: dict[str, str], cwd: Path, exit_code: int = 0) -> str:
     """Run a command through the real CLI; show and return its output."""
     print("$ calitho-env " + " ".join(args), flush=True)
     completed = subprocess.run(LAUNCHER + args, env=env, cwd=cwd, capture_output=True, text=True, timeout=60)
     sys.stdout.write(completed.stdout)
     sys.stdout.write("".join(f"  (stderr) {line}\n" for line in completed.stderr.splitlines()))
-    if completed.returncode != 0:
-        raise SystemExit(f"demo failed: exit {completed.returncode}")
+    if completed.returncode != exit_code:
+        raise SystemExit(f"demo failed: exit {completed.returncode}, expected {exit_code}")
+    if exit_code:
+        print(f"  (exit {completed.returncode})")
     return completed.stdout + completed.stderr
 
 
@@ -73,7 +77,7 @@ def main() -> None:
             run_demo(app, endpoint, server)
     finally:
         server.stop()  # stopping twice is harmless
-    print("\ndemo finished: development, production and fallback all behaved as documented.")
+    print("\ndemo finished: development, production and the failure case all behaved as documented.")
 
 
 def run_demo(app: Path, endpoint: str, server: ThreadedMotoServer) -> None:
@@ -90,8 +94,9 @@ def run_demo(app: Path, endpoint: str, server: ThreadedMotoServer) -> None:
         client.create_secret(Name=name, Description="calitho-env demo", SecretString=json.dumps(value))
         print(f"  created {name} with keys {', '.join(value)}")
     (app / ".env").write_text(DEMO_ENV)
+    (app / ".env.development").write_text(DEMO_ENV_DEVELOPMENT)
     shutil.copytree(EXAMPLES / "node-service", app / "node-service")
-    print(f"  wrote {app / '.env'}")
+    print(f"  wrote {app / '.env'} (the mappings) and {app / '.env.development'} (development values)")
 
     env = {
         "PATH": os.environ["PATH"],
@@ -104,7 +109,7 @@ def run_demo(app: Path, endpoint: str, server: ThreadedMotoServer) -> None:
     }
     worker = ["run", "--", sys.executable, str(EXAMPLES / "worker.py")]
 
-    step("Development (NODE_ENV unset): values come from .env; no AWS call is made")
+    step("Development (NODE_ENV unset): values come from .env.development; no AWS call is made")
     expect(launch(worker, env, app), "DATABASE_URL=postgresql://localhost:5432/calitho_dev")
 
     production = {**env, "NODE_ENV": "production"}
@@ -116,14 +121,12 @@ def run_demo(app: Path, endpoint: str, server: ThreadedMotoServer) -> None:
     )
     launch(["print", "--format", "table"], production, app)
 
-    step("Production with the Secrets Manager stand-in stopped: fallback to .env, with a warning")
+    step("Production with the stand-in stopped: no development value can stand in, and --require refuses to start")
     server.stop()
     fallback = launch(["run", "--timeout", "3", *worker[1:]], production, app)
-    expect(
-        fallback,
-        "warning: secret calitho-suite/database could not be fetched",
-        "DATABASE_URL=postgresql://localhost:5432",
-    )
+    expect(fallback, "warning: secret calitho-suite/database could not be fetched", "DATABASE_URL=<unset>")
+    refused = launch(["run", "--timeout", "3", "--require", "DATABASE_URL", *worker[1:]], production, app, 78)
+    expect(refused, "required variable(s) missing or empty: DATABASE_URL")
 
 
 if __name__ == "__main__":

@@ -61,9 +61,12 @@ def expected(mode: str, preserve_env: bool, available: bool, in_process: bool, v
     if variable == "MAPPED":
         if production and available and not (preserve_env and in_process):
             return "secret", "aws"
+        if production and not available and not (preserve_env and in_process):
+            return ("process", "fallback") if in_process else ("file", "fallback")  # standing in for the secret
         return ("process", "process") if in_process else ("file", "file")
     if in_process:  # a plain value in the environment replaces the file's reference before anything is fetched
-        return "process", "process"
+        # ... and may stand in for a key of the mapped secret that failed (its keys are unknown)
+        return ("process", "fallback") if production and not available and not preserve_env else ("process", "process")
     if not production:  # outside production a reference is a plain value
         return f"{ARN}:REFERENCED", "file"
     return ("secret", "aws") if available else ("", "unset")  # a reference's fallback is never itself

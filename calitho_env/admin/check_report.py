@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 
 from calitho_env.core.bindings import Binding
 from calitho_env.core.fetched import FetchedSecret, FetchFailure, FetchResult, hint_for
-from calitho_env.core.resolution import read_configuration, resolve
+from calitho_env.core.resolution import Resolution, read_configuration, resolve, stands_in_for
 from calitho_env.core.secret_requests import SecretReference, SecretRequest, is_mapping_name
-from calitho_env.core.settings import Mode, Settings
+from calitho_env.core.settings import Fallback, Mode, Settings
 from calitho_env.errors import ConfigurationError, MissingVariablesError
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ class CheckReport:
 def build_check_report(settings: Settings, environ: Mapping[str, str]) -> CheckReport:
     report = CheckReport(settings.mode.mode.value, settings.mode.origin, settings.mode.describe())
     try:
-        configuration = read_configuration(settings, environ)
+        configuration = read_configuration(settings, environ, references=settings.references)
     except ConfigurationError as error:
         report.problems.append(Problem(error.message, error.hint))
         return report
@@ -207,7 +207,9 @@ def _check_resolution(
 ) -> None:
     """Resolve as run would (from what was fetched above), then required variables and fallbacks."""
     replay = {lookup.request: FetchResult(lookup.request, lookup.value, 0.0) for lookup in lookups}
-    as_run = settings._replace(fallback=True, required=())
+    # With --fallback none run stops at the first failure; the report goes on, as with the default.
+    fallback = Fallback.ALL if settings.fallback is Fallback.NONE else settings.fallback
+    as_run = settings._replace(fallback=fallback, required=())
     try:
         resolution = resolve(as_run, environ, fetch=lambda requests, timeout: [replay[r] for r in requests])
     except ConfigurationError:
@@ -219,6 +221,20 @@ def _check_resolution(
     if missing:
         shortfall = MissingVariablesError(missing)
         report.problems.append(Problem(shortfall.message, shortfall.hint))
-    for secret in report.secrets:  # what run would use for each key if the secret were gone
-        for key in secret.keys:
-            secret.fallback[key] = str(base[key].source) if key in base else None
+    for secret, lookup in zip(report.secrets, lookups, strict=True):
+        if secret.readable:  # what run would use for each key if the secret were gone
+            secret.fallback = {key: str(base[key].source) if key in base else None for key in secret.keys}
+        else:  # what run uses now instead
+            secret.fallback = _standing_in(resolution, lookup.request, secret.used_by)
+
+
+def _standing_in(resolution: Resolution, request: SecretRequest, used_by: list[str]) -> dict[str, str | None]:
+    """The variables run gives fallback values (or leaves unset) because this secret failed."""
+    standing_in: dict[str, str | None] = {}
+    for name, binding in resolution.variables.items():
+        if stands_in_for(binding, request):
+            standing_in[name] = str(binding.source)
+    for name in used_by:
+        if not is_mapping_name(name) and name not in resolution.variables:
+            standing_in[name] = None  # a reference with nothing to fall back to
+    return standing_in

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from botocore.exceptions import ClientError
 
 from calitho_env.aws.deadline import MAX_WORKERS, call_all
-from calitho_env.aws.session import AwsSession, error_code, failure_of, sdk_errors
+from calitho_env.aws.session import AwsSession, InvalidResponseError, error_code, failure_of, sdk_errors
 from calitho_env.core.fetched import FetchedSecret, FetchFailure, FetchResult
 from calitho_env.core.secret_requests import SecretRequest
 
@@ -27,8 +27,37 @@ def fetch_one(session: AwsSession, request: SecretRequest) -> FetchedSecret:
         arguments["VersionId"] = request.version_id
     if request.version_stage:
         arguments["VersionStage"] = request.version_stage
-    response = session.secretsmanager(request.region).get_secret_value(**arguments)
-    return FetchedSecret(request.secret_id, response.get("VersionId"), response.get("SecretString"))
+    client = session.secretsmanager(request.region)
+    try:
+        response = client.get_secret_value(**arguments)
+    except (AttributeError, TypeError, KeyError, ValueError):  # botocore's parser met a body of another shape
+        raise InvalidResponseError from None
+    return _fetched(request.secret_id, response)
+
+
+def _fetched(secret_id: str, answer: Mapping[str, Any]) -> FetchedSecret:
+    """A GetSecretValue answer, or one entry of a batch answer, that really is one.
+
+    botocore gives `{}` for an HTTP 200 whose body is not JSON (a captive portal's page, a
+    truncated answer): that is the network failing, not the secret being binary.
+    """
+    text, binary = answer.get("SecretString"), answer.get("SecretBinary")
+    version, arn = answer.get("VersionId"), answer.get("ARN")
+    if not (isinstance(version, str) and isinstance(arn, str) and (isinstance(text, str) or isinstance(binary, bytes))):
+        raise InvalidResponseError
+    return FetchedSecret(secret_id, version, text if isinstance(text, str) else None)
+
+
+def answers(request: SecretRequest, entry: Mapping[str, Any]) -> bool:
+    """Whether a batch answer's entry is the secret `request` asked for: by full ARN, by name, or by
+    partial ARN, which the answer's ARN extends by '-' and exactly six characters (never a longer name)."""
+    wanted, arn, name = request.secret_id, entry.get("ARN"), entry.get("Name")
+    if not isinstance(arn, str):
+        return False
+    if wanted in (arn, name):
+        return True
+    same_name = name is None or wanted.endswith(f":secret:{name}")
+    return wanted.startswith("arn:") and len(arn) == len(wanted) + 7 and arn.startswith(wanted + "-") and same_name
 
 
 def fetch_batch(session: AwsSession, group: Sequence[SecretRequest]) -> list[FetchedSecret | FetchFailure]:
@@ -36,6 +65,8 @@ def fetch_batch(session: AwsSession, group: Sequence[SecretRequest]) -> list[Fet
     response = session.secretsmanager(group[0].region).batch_get_secret_value(
         SecretIdList=[request.secret_id for request in group]
     )
+    if not isinstance(response.get("SecretValues", []), list) or not isinstance(response.get("Errors", []), list):
+        raise InvalidResponseError
     errors = {
         error.get("SecretId"): FetchFailure(str(error.get("ErrorCode", "Unknown")), str(error.get("Message", "")))
         for error in response.get("Errors", [])
@@ -43,15 +74,12 @@ def fetch_batch(session: AwsSession, group: Sequence[SecretRequest]) -> list[Fet
     values = response.get("SecretValues", [])
     outcomes: list[FetchedSecret | FetchFailure] = []
     for request in group:
-        wanted = request.secret_id
-        value = next(
-            (v for v in values if wanted in (v.get("Name"), v.get("ARN")) or v.get("ARN", "").startswith(wanted + "-")),
-            None,
-        )
-        if wanted in errors or value is None:
-            outcomes.append(errors.get(wanted) or FetchFailure("ResourceNotFoundException", "not in the batch answer"))
+        entry = next((value for value in values if answers(request, value)), None)
+        if request.secret_id in errors or entry is None:
+            missing = FetchFailure("ResourceNotFoundException", "not in the batch answer")
+            outcomes.append(errors.get(request.secret_id) or missing)
         else:
-            outcomes.append(FetchedSecret(wanted, value.get("VersionId"), value.get("SecretString")))
+            outcomes.append(_outcome(functools.partial(_fetched, request.secret_id, entry)))
     return outcomes
 
 

@@ -26,6 +26,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 from botocore.loaders import Loader
+from botocore.parsers import ResponseParserError
 
 from calitho_env.core.fetched import FetchFailure
 from calitho_env.errors import AwsError
@@ -93,6 +94,10 @@ class AwsSession:
         return cast("STSClient", self.client("sts"))
 
 
+class InvalidResponseError(Exception):
+    """An answer that is not a Secrets Manager response: a proxy's or captive portal's page, a cut-off body."""
+
+
 def failure_of(error: Exception) -> FetchFailure:
     """Reduce an SDK exception to its error code and message (never a secret value)."""
     if isinstance(error, AwsError):
@@ -100,6 +105,8 @@ def failure_of(error: Exception) -> FetchFailure:
     if isinstance(error, ClientError):
         details = error.response.get("Error", {})
         return FetchFailure(str(details.get("Code", "Unknown")), str(details.get("Message", "")) or str(error))
+    if isinstance(error, InvalidResponseError | ResponseParserError):
+        return FetchFailure("InvalidResponse", "the answer was not a Secrets Manager response")
     for kind, code in (
         (NoCredentialsError, "NoCredentials"),
         (NoRegionError, "NoRegion"),

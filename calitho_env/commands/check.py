@@ -61,9 +61,8 @@ def _secret_lines(secret: SecretReport) -> list[str]:
         lines.append(f"       keys: {', '.join(secret.keys) or '(whole value)'}; version {secret.version_id}")
     else:
         found = {True: "found", False: "not found", None: "unknown"}[secret.found]
-        lines.append(
-            f"       {found}, not readable ({secret.error_code}); run falls back to env-file/environment values"
-        )
+        nothing = "" if secret.fallback else "; run has no other value for its variables"
+        lines.append(f"       {found}, not readable ({secret.error_code}){nothing}")
     if secret.last_rotated:
         lines.append(
             f"       last rotated {secret.last_rotated.date().isoformat()} ({secret.rotation_age_days} days ago)"

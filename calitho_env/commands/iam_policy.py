@@ -37,7 +37,7 @@ def iam_policy_command(
 ) -> None:
     """Print the IAM policy that run (or setup) needs for the configured secrets."""
     settings = settings_from(options)
-    requests = list(read_configuration(settings, os.environ).used_by())
+    requests = list(read_configuration(settings, os.environ, references=settings.references).used_by())
     if not requests and purpose == "setup":
         requests = [SecretRequest(seed.default_name) for seed in SEED_SECRETS]
     if not requests:

@@ -88,9 +88,15 @@ def resolution_options(function: F) -> F:
                 help="Seconds for all of AWS: credentials, retries, requests (default 10).",
             ),
             click.option(
+                "--fallback",
+                type=click.Choice(["all", "environment", "none"]),
+                help="What may stand in for a secret that cannot be fetched: env files and the environment "
+                "(all, the default), the process environment only, or nothing (exit 69); also CALITHO_ENV_FALLBACK.",
+            ),
+            click.option(
                 "--no-fallback",
                 is_flag=True,
-                help="A secret that cannot be fetched is fatal (exit 69); also CALITHO_ENV_FALLBACK=0.",
+                help="The same as --fallback none; also CALITHO_ENV_FALLBACK=0.",
             ),
             click.option(
                 "--preserve-env",
@@ -101,6 +107,19 @@ def resolution_options(function: F) -> F:
                 "--batch",
                 is_flag=True,
                 help="Fetch with BatchGetSecretValue, 20 secrets a call (opt-in; also CALITHO_ENV_BATCH=1).",
+            ),
+            click.option(
+                "--no-references",
+                is_flag=True,
+                help="Pass ARN values on as they are instead of resolving them; also CALITHO_ENV_REFERENCES=0.",
+            ),
+            click.option(
+                "--allow-key",
+                "allowed_keys",
+                multiple=True,
+                metavar="NAME",
+                help="Let secrets set this protected name (e.g. NODE_OPTIONS) on purpose; repeatable; "
+                "also CALITHO_ENV_ALLOW_KEYS=A,B.",
             ),
             click.option(
                 "--require",
@@ -122,8 +141,11 @@ def settings_from(options: dict[str, Any]) -> Settings:
         directory=options["directory"],
         env_files=options["env_files"],
         timeout=options["timeout"],
+        fallback=options["fallback"],
         no_fallback=options["no_fallback"],
         preserve_env=options["preserve_env"],
         required=options["required"],
         batch=options["batch"],
+        no_references=options["no_references"],
+        allowed_keys=options["allowed_keys"],
     )

@@ -9,9 +9,23 @@ from calitho_env.errors import ConfigurationError
 
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
-# Keys a secret may not set: they would change which program runs or how it links.
-_PROTECTED_NAMES = frozenset({"PATH", "HOME"})
-_PROTECTED_PREFIXES = ("LD_", "DYLD_", "BASH_FUNC_")
+# Keys a secret may not set: they change which program runs, what an interpreter loads before the
+# app's own code, or where the SDK and TLS clients send requests and whom they trust. Whoever can
+# write a secret must not gain code execution in every service that reads it.
+PROTECTED_NAMES = frozenset(
+    {
+        "PATH", "HOME", "SHELL", "IFS", "ENV", "BASH_ENV", "SHELLOPTS", "BASHOPTS", "PS4", "PROMPT_COMMAND",
+        "NODE_OPTIONS", "NODE_PATH", "NODE_EXTRA_CA_CERTS",
+        "PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME", "PYTHONUSERBASE", "PYTHONINSPECT",
+        "PERL5OPT", "PERL5LIB", "PERLLIB", "PERL5DB", "RUBYOPT", "RUBYLIB",
+        "JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS", "CLASSPATH",
+        "GCONV_PATH", "LOCPATH", "MALLOC_CONF",
+        "AWS_CA_BUNDLE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
+        "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+        "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy", "no_proxy",
+    }
+)  # fmt: skip
+PROTECTED_PREFIXES = ("LD_", "DYLD_", "BASH_FUNC_", "AWS_ENDPOINT_URL")
 
 
 class ProcessSource(NamedTuple):
@@ -76,5 +90,6 @@ def require_valid(name: str, value: str, where: str) -> None:
         )
 
 
-def is_protected(name: str) -> bool:
-    return name in _PROTECTED_NAMES or name.startswith(_PROTECTED_PREFIXES)
+def is_protected(name: str, allowed: frozenset[str] = frozenset()) -> bool:
+    """A name a secret may not set, unless `--allow-key` accepts it on purpose."""
+    return name not in allowed and (name in PROTECTED_NAMES or name.startswith(PROTECTED_PREFIXES))

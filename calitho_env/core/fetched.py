@@ -44,6 +44,8 @@ _HINTS = {
     "ConnectTimeout": _NETWORK,
     "ReadTimeout": _NETWORK,
     "Timeout": "no answer within --timeout: " + _NETWORK,
+    "InvalidResponse": "something between here and Secrets Manager answered instead of it (a proxy, a captive "
+    "portal, a wrong endpoint): check HTTPS_PROXY, AWS_ENDPOINT_URL_SECRETS_MANAGER and the VPC endpoint",
     "CredentialRetrievalError": "the credential provider failed: check the container or instance role endpoint",
 }
 _DEFAULT_HINT = "run `calitho-env check` for details"
@@ -96,12 +98,11 @@ class FetchedSecret(NamedTuple):
                 f"secret {self.secret_id} is {kind}, not a JSON object",
                 hint='store it as {"NAME": "value", ...}, the shape `setup` creates',
             )
-        assert self.secret_string is not None
         found = {}
         for key, value in data.items():
             if value is None:
                 continue
-            rendered = _render(value, self.secret_string, key)
+            rendered = _render(value, f"secret {self.secret_id}")
             require_valid(key, rendered, f"secret {self.secret_id}")
             found[key] = rendered
         return found
@@ -113,6 +114,7 @@ class FetchedSecret(NamedTuple):
             if self.secret_string is None:
                 raise ConfigurationError(f"{where}: the secret is binary", hint="store the value in SecretString")
             require_valid(variable, self.secret_string, where)
+            _require_encodable(self.secret_string, where)
             return self.secret_string
         data = _load(self)
         if not isinstance(data, dict):
@@ -121,8 +123,7 @@ class FetchedSecret(NamedTuple):
             raise ConfigurationError(
                 f"{where}: the secret has no key {json_key!r}", hint="check the json-key part of the ARN"
             )
-        assert self.secret_string is not None
-        value = _render(data[json_key], self.secret_string, json_key)
+        value = _render(data[json_key], where)
         require_valid(variable, value, where)
         return value
 
@@ -138,6 +139,8 @@ def _load(secret: FetchedSecret) -> Any:
             hint="store the secret as a JSON object in SecretString",
         )
     try:
+        # Numbers stay their text at every depth: 2.50 stays 2.50, 1e400 never becomes Infinity,
+        # and a 5,000-digit integer is never converted (Python limits int() to 4,300 digits).
         return json.loads(
             secret.secret_string,
             parse_int=_JsonNumber,
@@ -146,19 +149,70 @@ def _load(secret: FetchedSecret) -> Any:
         )
     except ValueError:
         return _NOT_JSON
+    except RecursionError:
+        raise ConfigurationError(
+            f"secret {secret.secret_id} is nested too deeply to read", hint="store a flat JSON object of strings"
+        ) from None
 
 
 _NOT_JSON = object()
 
 
-def _render(value: Any, original_text: str, key: str) -> str:
-    if isinstance(value, str):  # strings, and numbers as their JSON text
-        return str(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    # Arrays and objects: compact JSON, re-parsed plainly so numbers are numbers again.
-    plain = json.loads(original_text)[key]
-    return json.dumps(plain, separators=(",", ":"), ensure_ascii=False)
+def _render(value: Any, where: str) -> str:
+    """Strings as they are, numbers as their JSON text, arrays and objects as compact JSON."""
+    try:
+        rendered = value if isinstance(value, str) else _compact(value)
+    except RecursionError:
+        raise ConfigurationError(
+            f"{where}: a value is nested too deeply to carry", hint="store a flat JSON object of strings"
+        ) from None
+    _require_encodable(rendered, where)
+    return str(rendered)
+
+
+class _Text(str):
+    """Output written as it is: brackets, separators, numbers."""
+
+
+def _compact(value: Any) -> str:
+    """json.dumps with separators=(",", ":"), but numbers written as they were stored.
+
+    With a stack instead of recursion: whatever depth json.loads accepted is written out.
+    """
+    out: list[str] = []
+    pending: list[Any] = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, _Text | _JsonNumber):
+            out.append(str.__str__(item))
+        elif isinstance(item, str):
+            out.append(json.dumps(item, ensure_ascii=False))
+        elif isinstance(item, bool):
+            out.append("true" if item else "false")
+        elif item is None:
+            out.append("null")
+        elif isinstance(item, list):
+            parts: list[Any] = [_Text("[")]
+            for index, element in enumerate(item):
+                parts += [_Text(",")] * (index > 0) + [element]
+            pending += reversed([*parts, _Text("]")])
+        else:
+            parts = [_Text("{")]
+            for index, (key, element) in enumerate(item.items()):
+                parts += [_Text(("," if index else "") + json.dumps(key, ensure_ascii=False) + ":"), element]
+            pending += reversed([*parts, _Text("}")])
+    return "".join(out)
+
+
+def _require_encodable(value: str, where: str) -> None:
+    """A lone surrogate (JSON allows \\ud800) has no UTF-8 form: the child could not be given it."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigurationError(
+            f"{where}: a value holds a lone UTF-16 surrogate, which no environment can carry",
+            hint="fix the value's \\u escapes at its source",
+        ) from None
 
 
 def _json_kind(data: Any) -> str:

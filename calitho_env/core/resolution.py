@@ -28,9 +28,12 @@ from calitho_env.core.secret_requests import (
     SecretRequest,
     find_mappings,
     find_references,
+    is_mapping_name,
+    is_parameter_arn,
     is_reference,
+    may_be_reference,
 )
-from calitho_env.core.settings import Mode, ModeChoice, Settings
+from calitho_env.core.settings import Fallback, Mode, ModeChoice, Settings
 from calitho_env.diagnostics import Notice
 from calitho_env.errors import MissingVariablesError, SecretUnavailableError
 
@@ -46,6 +49,7 @@ class Configuration(NamedTuple):
     base: dict[str, Binding]  # the env files under the process environment
     mappings: list[SecretMapping]
     references: list[SecretReference]
+    notices: tuple[Notice, ...]
 
     def used_by(self) -> dict[SecretRequest, list[str]]:
         """Each secret asked for (once, in order), with the variables that ask for it."""
@@ -56,11 +60,28 @@ class Configuration(NamedTuple):
         return users
 
 
-def read_configuration(settings: Settings, environ: Mapping[str, str]) -> Configuration:
+def read_configuration(settings: Settings, environ: Mapping[str, str], references: bool | None = None) -> Configuration:
+    """References are looked for in production only (and never with --no-references), unless `references` says."""
     files = load_env_files(settings, environ)
     process = {name: Binding(name, value, PROCESS) for name, value in environ.items()}
     base = {**files.bindings, **process}
-    return Configuration(files, process, base, find_mappings(base), find_references(base))
+    if references is None:
+        references = settings.references and settings.mode.mode is Mode.PRODUCTION
+    notices = [Notice("warning", "env_file_unparsable", text) for text in files.warnings]
+    if references:
+        notices += [
+            Notice(
+                "warning",
+                "parameter_not_resolved",
+                f"{name} ({binding.source}) holds a Parameter Store ARN; Parameter Store is not supported yet, "
+                "so it is passed on as it is",
+                {"variable": name},
+            )
+            for name, binding in base.items()
+            if may_be_reference(name) and is_parameter_arn(binding.value)
+        ]
+    found = find_references(base) if references else []
+    return Configuration(files, process, base, find_mappings(base), found, tuple(notices))
 
 
 class Resolution(NamedTuple):
@@ -100,33 +121,27 @@ def _aws_fetcher(batch: bool) -> SecretFetcher:
 
 def resolve(settings: Settings, environ: Mapping[str, str], fetch: SecretFetcher | None = None) -> Resolution:
     configuration = read_configuration(settings, environ)
-    files, process = configuration.files.bindings, configuration.process
-    notices = [Notice("warning", "env_file_unparsable", text) for text in configuration.files.warnings]
+    files = configuration.files.bindings
+    notices = list(configuration.notices)
     requests = list(configuration.used_by())
     fetches: tuple[FetchResult, ...] = ()
     variables: Mapping[str, Binding] = configuration.base
     injected = list(files)
     if requests and settings.mode.mode is not Mode.PRODUCTION:
-        count = len(configuration.mappings) + len(configuration.references)
         notices.append(
             Notice(
                 "info",
                 "secrets_skipped",
-                f"{count} secret mapping(s)/reference(s) not fetched: mode is {settings.mode.mode.value}",
+                f"{len(configuration.mappings)} secret mapping(s) not fetched: mode is {settings.mode.mode.value}",
             )
         )
     elif requests:
         fetches = tuple((fetch or _aws_fetcher(settings.batch))(requests, settings.timeout))
-        _refuse_unavailable(fetches, settings)
-        fetched = {r.request: secret for r in fetches if (secret := r.secret) is not None}
-        notices += [_unavailable_notice(r, failure) for r in fetches if (failure := r.failure) is not None]
-        mapped, mapped_notices = mapped_layer(configuration.mappings, fetched)
-        below = {**files, **mapped, **process} if settings.preserve_env else {**files, **process, **mapped}
-        referenced, referenced_notices = reference_layer(configuration, below, fetched)
-        notices += [*mapped_notices, *referenced_notices]
-        unset = {name for name, binding in referenced.items() if binding is None}
-        variables = {name: b for name, b in {**below, **_present(referenced)}.items() if name not in unset}
-        injected += [*mapped, *_present(referenced)]
+        layers = secret_layers(configuration, fetches, settings)
+        notices += layers.notices
+        unset = layers.unset
+        variables = {name: b for name, b in {**layers.below, **_present(layers.over)}.items() if name not in unset}
+        injected = [name for name in [*files, *layers.mapped, *layers.over] if name not in unset]
     resolution = Resolution(
         mode=settings.mode,
         variables=MappingProxyType(dict(variables)),
@@ -141,21 +156,45 @@ def resolve(settings: Settings, environ: Mapping[str, str], fetch: SecretFetcher
     return resolution
 
 
-def _present(layer: Mapping[str, Binding | None]) -> dict[str, Binding]:
-    return {name: binding for name, binding in layer.items() if binding is not None}
+class SecretLayers(NamedTuple):
+    mapped: dict[str, Binding]  # the keys of the mapped secrets that were fetched
+    below: dict[str, Binding]  # env files, process environment and mapped secrets, in priority order
+    over: dict[str, Binding | None]  # references, and what stands in for failed secrets; None: unset
+    notices: list[Notice]
+
+    @property
+    def unset(self) -> set[str]:
+        return {name for name, binding in self.over.items() if binding is None}
 
 
-def _refuse_unavailable(fetches: Sequence[FetchResult], settings: Settings) -> None:
-    failed = [(r, failure) for r in fetches if (failure := r.failure) is not None]
-    if failed and not settings.fallback:
+def secret_layers(configuration: Configuration, fetches: Sequence[FetchResult], settings: Settings) -> SecretLayers:
+    """What the fetched secrets give, and what stands in for those that failed, as layers to merge once."""
+    failed = {r.request: failure for r in fetches if (failure := r.failure) is not None}
+    if failed and settings.fallback is Fallback.NONE:
         raise SecretUnavailableError(
-            "; ".join(f"secret {r.request.describe()} could not be fetched ({f.code})" for r, f in failed),
-            hint=failed[0][1].hint + " (fallback is off: --no-fallback / CALITHO_ENV_FALLBACK=0)",
+            "; ".join(f"secret {request.describe()} could not be fetched ({f.code})" for request, f in failed.items()),
+            hint=next(iter(failed.values())).hint + " (fallback is off: --fallback none / --no-fallback)",
         )
+    fetched = {r.request: secret for r in fetches if (secret := r.secret) is not None}
+    files, process = configuration.files.bindings, configuration.process
+    mapped, notices = mapped_layer(configuration.mappings, fetched, settings.allowed_keys)
+    below = {**files, **mapped, **process} if settings.preserve_env else {**files, **process, **mapped}
+    referenced, refused = reference_layer(configuration, below, fetched, settings)
+    notices += refused
+    failed_mappings = [m for m in configuration.mappings if m.request in failed]
+    standing_in = stand_ins(configuration, below, mapped, failed_mappings, settings) if failed_mappings else {}
+    over = {**standing_in, **referenced}
+    notices += [_unavailable_notice(request, failure, configuration, over) for request, failure in failed.items()]
+    on_fallback = {
+        name: binding for name, binding in over.items() if binding is None or isinstance(binding.source, FallbackSource)
+    }
+    if on_fallback:
+        notices.append(_fallback_summary(on_fallback, settings.fallback))
+    return SecretLayers(mapped, below, over, notices)
 
 
 def mapped_layer(
-    mappings: Sequence[SecretMapping], fetched: Mapping[SecretRequest, FetchedSecret]
+    mappings: Sequence[SecretMapping], fetched: Mapping[SecretRequest, FetchedSecret], allowed: frozenset[str]
 ) -> tuple[dict[str, Binding], list[Notice]]:
     """Every key of every mapped secret that was fetched; a later mapping wins a key two secrets set."""
     layer: dict[str, Binding] = {}
@@ -165,7 +204,7 @@ def mapped_layer(
         if secret is None:
             continue
         for name, value in secret.variables().items():
-            if is_protected(name):
+            if is_protected(name, allowed):
                 notices.append(_refusal_notice(name, secret.secret_id))
                 continue
             if name in layer:
@@ -178,6 +217,7 @@ def reference_layer(
     configuration: Configuration,
     below: Mapping[str, Binding],
     fetched: Mapping[SecretRequest, FetchedSecret],
+    settings: Settings,
 ) -> tuple[dict[str, Binding | None], list[Notice]]:
     """Each reference still standing in `below`: its secret's value, its fallback, or None (unset)."""
     layer: dict[str, Binding | None] = {}
@@ -187,22 +227,23 @@ def reference_layer(
         if name not in below or not is_reference(below[name].value):
             continue  # a mapped secret or the preserved environment set it
         secret = fetched.get(reference.request)
-        if secret is not None and is_protected(name):
+        if secret is not None and is_protected(name, settings.allowed_keys):
             notices.append(_refusal_notice(name, reference.request.secret_id))
         elif secret is not None:
             value = secret.referenced_value(reference.json_key, name)
             layer[name] = Binding(name, value, SecretSource(secret.secret_id, secret.version_id))
             continue
-        layer[name] = _reference_fallback(reference, configuration.files.bindings, configuration.process)
+        layer[name] = _reference_fallback(reference, configuration, settings.fallback)
     return layer, notices
 
 
-def _reference_fallback(
-    reference: SecretReference, files: Mapping[str, Binding], process: Mapping[str, Binding]
-) -> Binding | None:
+def _reference_fallback(reference: SecretReference, configuration: Configuration, allowed: Fallback) -> Binding | None:
     """The next value down the priority that is not itself a reference, or None: the variable is unset."""
     name = reference.variable
-    lower = [b for b in (process.get(name), files.get(name)) if b is not None and not is_reference(b.value)]
+    candidates = [configuration.process.get(name)]
+    if allowed is Fallback.ALL:
+        candidates.append(configuration.files.bindings.get(name))
+    lower = [b for b in candidates if b is not None and not is_reference(b.value)]
     if not lower:
         return None
     source = lower[0].source
@@ -210,13 +251,95 @@ def _reference_fallback(
     return Binding(name, lower[0].value, FallbackSource(reference.request.secret_id, source))
 
 
-def _unavailable_notice(result: FetchResult, failure: FetchFailure) -> Notice:
+def stand_ins(
+    configuration: Configuration,
+    below: Mapping[str, Binding],
+    mapped: Mapping[str, Binding],
+    failed: Sequence[SecretMapping],
+    settings: Settings,
+) -> dict[str, Binding | None]:
+    """What stands in for the keys of mapped secrets that failed.
+
+    Those keys are unknown (the secret could not be read), so every variable the env files define
+    that no fetched secret set may be standing in for one. With --fallback environment an env-file
+    value may not stand in: it is withheld (None).
+    """
+    failed_ids = ", ".join(dict.fromkeys(mapping.request.secret_id for mapping in failed))
+    layer: dict[str, Binding | None] = {}
+    for name in configuration.files.bindings:
+        winner = below[name]
+        if name in mapped or not _may_stand_in(name, winner):
+            continue
+        if isinstance(winner.source, ProcessSource):
+            if not settings.preserve_env:  # with --preserve-env the process value wins anyway
+                layer[name] = winner._replace(source=FallbackSource(failed_ids, winner.source))
+        elif settings.fallback is Fallback.ENVIRONMENT:
+            layer[name] = None
+        else:
+            assert isinstance(winner.source, FileSource)
+            layer[name] = winner._replace(source=FallbackSource(failed_ids, winner.source))
+    return layer
+
+
+def _may_stand_in(name: str, binding: Binding) -> bool:
+    """Configuration of the launcher and the SDK is not a secret's value."""
+    return not (
+        is_mapping_name(name)
+        or is_reference(binding.value)
+        or name.startswith(("AWS_", "CALITHO_ENV_"))
+        or name == "NODE_ENV"
+    )
+
+
+DEVELOPMENT_FILES = (".env", ".env.local")  # the files development reads too, in every mode's cascade
+
+
+def _stand_in(name: str, binding: Binding | None, allowed: Fallback) -> str:
+    """`NAME from SOURCE` for what stands in for a secret's value, or why NAME is unset."""
+    if binding is None:
+        why = "" if allowed is Fallback.ALL else ": env files may not stand in (--fallback environment)"
+        return f"{name} unset{why}"
+    source = binding.source
+    assert isinstance(source, FallbackSource)
+    if isinstance(source.underlying, FileSource) and Path(source.underlying.path).name in DEVELOPMENT_FILES:
+        return f"{name} from {source.underlying}, a file development reads too: this may be a development value"
+    return f"{name} from {source.underlying}"
+
+
+def _unavailable_notice(
+    request: SecretRequest, failure: FetchFailure, configuration: Configuration, over: Mapping[str, Binding | None]
+) -> Notice:
+    referencing = [r.variable for r in configuration.references if r.request == request and r.variable in over]
+    if any(m.request == request for m in configuration.mappings):
+        stand_ins = [name for name, binding in over.items() if binding is None or stands_in_for(binding, request)]
+        instead = (
+            "its keys are unknown, so the env-file and environment values listed below stand in"
+            if stand_ins
+            else "its keys are unknown, and no env-file value can stand in for them"
+        )
+    else:
+        instead = "; ".join(_stand_in(name, over[name], Fallback.ALL) for name in referencing)
     return Notice(
         "warning",
         "secret_unavailable",
-        f"secret {result.request.describe()} could not be fetched ({failure.code}: {failure.message}); "
-        "its variables keep their env-file/environment values",
-        {"secret_id": result.request.secret_id, "error_code": failure.code, "hint": failure.hint},
+        f"secret {request.describe()} could not be fetched ({failure.code}: {failure.message}); {instead}",
+        {"secret_id": request.secret_id, "error_code": failure.code, "hint": failure.hint},
+    )
+
+
+def stands_in_for(binding: Binding, request: SecretRequest) -> bool:
+    """Whether `binding` is a fallback value standing in for the secret of `request`."""
+    source = binding.source
+    return isinstance(source, FallbackSource) and request.secret_id in source.secret_id.split(", ")
+
+
+def _fallback_summary(on_fallback: Mapping[str, Binding | None], allowed: Fallback) -> Notice:
+    return Notice(
+        "warning",
+        "fallback_in_use",
+        f"{len(on_fallback)} variable(s) running on fallback values: "
+        + "; ".join(_stand_in(name, binding, allowed) for name, binding in on_fallback.items()),
+        {"variables": {name: str(b.source) if b else None for name, b in on_fallback.items()}},
     )
 
 
@@ -233,9 +356,13 @@ def _refusal_notice(name: str, secret_id: str) -> Notice:
     return Notice(
         "warning",
         "secret_key_refused",
-        f"secret {secret_id} may not set {name} (PATH, HOME, LD_*, DYLD_* and BASH_FUNC_* are protected); ignored",
-        {"variable": name, "secret_id": secret_id},
+        f'secret {secret_id} may not set {name}: it is a protected name (README "Safety"); ignored',
+        {"variable": name, "secret_id": secret_id, "hint": f"--allow-key {name} accepts it on purpose"},
     )
+
+
+def _present(layer: Mapping[str, Binding | None]) -> dict[str, Binding]:
+    return {name: binding for name, binding in layer.items() if binding is not None}
 
 
 def _check_required(resolution: Resolution, required: tuple[str, ...]) -> None:

@@ -67,6 +67,17 @@ def is_reference(value: str) -> bool:
     return value.startswith("arn:aws") and value.split(":", 3)[2:3] == ["secretsmanager"]
 
 
+def is_parameter_arn(value: str) -> bool:
+    """An ARN of a Parameter Store parameter (arn:aws:ssm:REGION:ACCOUNT:parameter/NAME)."""
+    parts = value.split(":", 5)
+    return value.startswith("arn:aws") and parts[2:3] == ["ssm"] and parts[-1].startswith("parameter/")
+
+
+def may_be_reference(name: str) -> bool:
+    """A variable whose name ends in _ARN holds an ARN for the app's own use, never a reference."""
+    return not is_mapping_name(name) and not name.endswith("_ARN")
+
+
 def find_mappings(bindings: Mapping[str, Binding]) -> list[SecretMapping]:
     """Mappings in name order; an empty value switches a mapping off."""
     mappings = []
@@ -86,7 +97,7 @@ def find_references(bindings: Mapping[str, Binding]) -> list[SecretReference]:
     references = []
     for name in sorted(bindings):
         value = bindings[name].value
-        if is_mapping_name(name) or not is_reference(value):
+        if not may_be_reference(name) or not is_reference(value):
             continue
         references.append(_parse_reference(name, value, f"{name} ({bindings[name].source})"))
     return references
@@ -97,13 +108,13 @@ def parse_secret_id(value: str, where: str) -> SecretRequest:
         match = re.fullmatch(_ARN, value, re.DOTALL)
         if match is None or match["extra"] is not None or not re.fullmatch(_NAME_PATTERN, match["name"]):
             raise ConfigurationError(
-                f"{where}: {value!r} is not a secret ARN",
+                f"{where}: the value is not a secret ARN",
                 hint="use arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME, or just the secret's name",
             )
         return SecretRequest(value, region=match["region"])
     if not re.fullmatch(_NAME_PATTERN, value):
         raise ConfigurationError(
-            f"{where}: {value!r} is not a secret name",
+            f"{where}: the value is not a secret name ({_what_is_wrong(value)})",
             hint="secret names are 1-512 characters of letters, digits and /_+=.@-",
         )
     return SecretRequest(value)
@@ -126,5 +137,19 @@ def _parse_reference(name: str, value: str, where: str) -> SecretReference:
             hint="the form is arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME"
             "[:json-key[:version-stage[:version-id]]]",
         )
+    if stage and version_id:
+        raise ConfigurationError(
+            f"{where}: a secret reference names a version stage and a version id; give one of them",
+            hint="ECS rejects both together too: keep the version id, or the stage (e.g. AWSPREVIOUS)",
+        )
     request = SecretRequest(match["base"], match["region"], stage or None, version_id or None)
     return SecretReference(name, request, json_key or None)
+
+
+def _what_is_wrong(value: str) -> str:
+    """Describe a bad secret name without quoting it: it may be a credential pasted in the wrong place."""
+    if len(value) > 512:
+        return f"{len(value)} characters, over 512"
+    odd = sorted({char for char in value if not re.fullmatch(_NAME_PATTERN, char)})
+    shown = ", ".join(repr(char) if char.isprintable() and char != " " else f"U+{ord(char):04X}" for char in odd[:5])
+    return f"it contains {shown}"

@@ -48,15 +48,25 @@ def choose_mode(flag: str | None, environ: Mapping[str, str]) -> ModeChoice:
     return ModeChoice(Mode.DEVELOPMENT, "default")
 
 
+class Fallback(enum.Enum):
+    """What may stand in for a secret that cannot be fetched."""
+
+    ALL = "all"  # env files and the process environment
+    ENVIRONMENT = "environment"  # the process environment only
+    NONE = "none"  # nothing: any failure is fatal (exit 69)
+
+
 class Settings(NamedTuple):
     mode: ModeChoice
     directory: Path = Path(".")
     env_files: tuple[Path, ...] = ()  # explicit --env-file list; empty means the cascade
     timeout: float = DEFAULT_TIMEOUT
-    fallback: bool = True
+    fallback: Fallback = Fallback.ALL
     preserve_env: bool = False
     required: tuple[str, ...] = ()
     batch: bool = False  # BatchGetSecretValue, 20 secrets a call (opt-in)
+    references: bool = True  # ARN values are secret references (production only)
+    allowed_keys: frozenset[str] = frozenset()  # protected names a secret may set on purpose
 
 
 def build_settings(
@@ -66,27 +76,55 @@ def build_settings(
     directory: Path | None = None,
     env_files: Sequence[Path] = (),
     timeout: float | None = None,
+    fallback: str | None = None,
     no_fallback: bool = False,
     preserve_env: bool = False,
     required: Sequence[str] = (),
     batch: bool = False,
+    no_references: bool = False,
+    allowed_keys: Sequence[str] = (),
 ) -> Settings:
     """Combine flags with the CALITHO_ENV_* variables of the process environment."""
-    fallback = not no_fallback and environ.get("CALITHO_ENV_FALLBACK", "1").strip().lower() not in _FALSE_WORDS
-    names = list(required)
-    for name in environ.get("CALITHO_ENV_REQUIRE", "").split(","):
-        if name.strip() and name.strip() not in names:
-            names.append(name.strip())
+    references = not no_references and environ.get("CALITHO_ENV_REFERENCES", "1").strip().lower() not in _FALSE_WORDS
     return Settings(
         mode=choose_mode(mode, environ),
         directory=directory if directory is not None else Path("."),
         env_files=tuple(env_files),
         timeout=timeout if timeout is not None else _timeout_from(environ),
-        fallback=fallback,
+        fallback=Fallback.NONE if no_fallback else _fallback_from(fallback, environ),
         preserve_env=preserve_env,
-        required=tuple(names),
+        required=_names(required, environ, "CALITHO_ENV_REQUIRE"),
         batch=batch or environ.get("CALITHO_ENV_BATCH", "").strip().lower() in ("1", "true", "yes", "on"),
+        references=references,
+        allowed_keys=frozenset(_names(allowed_keys, environ, "CALITHO_ENV_ALLOW_KEYS")),
     )
+
+
+def _names(flags: Sequence[str], environ: Mapping[str, str], variable: str) -> tuple[str, ...]:
+    """The names given by a repeatable flag, then those of a comma-separated variable, each once."""
+    names = list(flags)
+    for name in environ.get(variable, "").split(","):
+        if name.strip() and name.strip() not in names:
+            names.append(name.strip())
+    return tuple(names)
+
+
+def _fallback_from(flag: str | None, environ: Mapping[str, str]) -> Fallback:
+    """--fallback, else CALITHO_ENV_FALLBACK (where 0/false/no/off mean none), else all."""
+    origin, raw = ("--fallback", flag) if flag else ("CALITHO_ENV_FALLBACK", environ.get("CALITHO_ENV_FALLBACK", ""))
+    word = raw.strip().lower()
+    if not word:
+        return Fallback.ALL
+    if word in _FALSE_WORDS:
+        return Fallback.NONE
+    if word in ("1", "true", "yes", "on"):
+        return Fallback.ALL
+    try:
+        return Fallback(word)
+    except ValueError:
+        raise ConfigurationError(
+            f"{origin} is not one of all, environment, none", hint="e.g. CALITHO_ENV_FALLBACK=environment"
+        ) from None
 
 
 def _timeout_from(environ: Mapping[str, str]) -> float:
