@@ -80,14 +80,29 @@ def require_valid(name: str, value: str, where: str) -> None:
     """Raise a configuration error naming the variable (never its value)."""
     if not is_valid_name(name):
         raise ConfigurationError(
-            f"{where}: {name!r} is not a valid variable name",
-            hint="names must match [A-Za-z_][A-Za-z0-9_]*",
+            f"{where}: not a variable name: {describe_unlike(name, VARIABLE_NAME)}",
+            hint="names must match [A-Za-z_][A-Za-z0-9_]* (is a value on a line of its own, or unquoted over lines?)",
         )
     if "\x00" in value:
         raise ConfigurationError(
             f"{where}: the value of {name} contains a NUL character",
             hint="environment values cannot carry NUL; fix the value at its source",
         )
+
+
+def describe_unlike(text: str, pattern: re.Pattern[str]) -> str:
+    """Say what keeps `text` from matching `pattern`, character classes only, never the text itself:
+    what looks like a name may be a value on the wrong line."""
+    if not text:
+        return "it is empty"
+    odd = sorted({char for char in text if not pattern.fullmatch(char) and not pattern.fullmatch("A" + char)})
+    if not odd:
+        return "it starts with a digit" if text[0].isdigit() else f"{len(text)} characters"
+    shown = [
+        repr(char) if char.isascii() and char.isprintable() and char != " " else f"U+{ord(char):04X}" for char in odd
+    ]
+    listed = ", ".join(shown[:-1]) + f" and {shown[-1]}" if len(shown) > 1 else shown[0]
+    return f"it contains {listed}"
 
 
 def is_protected(name: str, allowed: frozenset[str] = frozenset()) -> bool:

@@ -9,12 +9,14 @@ import re
 from collections.abc import Mapping
 from typing import NamedTuple
 
-from calitho_env.core.bindings import Binding
+from calitho_env.core.bindings import Binding, describe_unlike
 from calitho_env.errors import ConfigurationError
 
 MAPPING_PREFIX = "AWS_SECRET_"
-# Credentials, not mappings: AWS_SECRET_KEY is the legacy name some SDKs read.
-_NOT_MAPPINGS = frozenset({"AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY"})
+# Credentials, not mappings: AWS_SECRET_KEY is the legacy name some SDKs read, and any name that
+# starts like one (AWS_SECRET_ACCESS_KEY_OLD, AWS_SECRET_KEY_ID) holds a credential too, which
+# must never be sent to AWS as a secret id or printed as one.
+_CREDENTIAL_PREFIXES = ("AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY")
 
 # Patterns as strings: `re` compiles each on first use (and caches it), so a launch whose
 # configuration has no mapping or reference never pays for compiling them.
@@ -59,7 +61,7 @@ class SecretReference(NamedTuple):
 
 
 def is_mapping_name(name: str) -> bool:
-    return name.startswith(MAPPING_PREFIX) and name not in _NOT_MAPPINGS
+    return name.startswith(MAPPING_PREFIX) and not name.startswith(_CREDENTIAL_PREFIXES)
 
 
 def is_reference(value: str) -> bool:
@@ -150,6 +152,4 @@ def _what_is_wrong(value: str) -> str:
     """Describe a bad secret name without quoting it: it may be a credential pasted in the wrong place."""
     if len(value) > 512:
         return f"{len(value)} characters, over 512"
-    odd = sorted({char for char in value if not re.fullmatch(_NAME_PATTERN, char)})
-    shown = ", ".join(repr(char) if char.isprintable() and char != " " else f"U+{ord(char):04X}" for char in odd[:5])
-    return f"it contains {shown}"
+    return describe_unlike(value, re.compile(_NAME_PATTERN))
