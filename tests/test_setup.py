@@ -48,21 +48,28 @@ def test_yes_creates_the_three_secrets_from_the_env_files_and_edits_env(
     assert_no_leak(result, VALUES)
 
     edited = env_file.read_bytes().decode()
-    assert edited == (
+    assert edited == (  # no value left in .env, none in a comment
         "# Calitho Suite\r\n"
         "APP_NAME=calitho   # a comment that must survive\r\n"
-        f"# moved to AWS Secrets Manager: DATABASE_URL={DB}\r\n"
-        "# moved to AWS Secrets Manager: NEXTAUTH_SECRET='setup-nextauth-value'\r\n"
         "\r\n"
-        '# moved to AWS Secrets Manager: REDIS_URL="redis://setup-redis-value:6379"\r\n'
         "TRAILING=1\r\n"
         "# AWS Secrets Manager (calitho-env setup)\r\n"
         "AWS_SECRET_DATABASE=calitho-suite/database\r\n"
         "AWS_SECRET_NEXTAUTH=calitho-suite/nextauth\r\n"
         "AWS_SECRET_REDIS=calitho-suite/redis\r\n"
     )
+    assert (project / ".env.development").read_bytes().decode() == (  # development keeps its values
+        "# moved from .env by calitho-env setup: production reads these from Secrets Manager\r\n"
+        f"DATABASE_URL={DB}\r\n"
+        "NEXTAUTH_SECRET='setup-nextauth-value'\r\n"
+        'REDIS_URL="redis://setup-redis-value:6379"\r\n'
+    )
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o640
+    assert stat.S_IMODE((project / ".env.development").stat().st_mode) == 0o640
     assert (project / ".env.bak").read_bytes().decode() == ENV
+    assert stat.S_IMODE((project / ".env.bak").stat().st_mode) == 0o600
+    development = json.loads(cli("print", "--format", "json", env=aws_env(aws, tmp_path)).stdout)
+    assert development["DATABASE_URL"] == DB
 
     production = aws_env(aws, tmp_path, NODE_ENV="production")
     printed = json.loads(cli("print", "--format", "json", env=production).stdout)
@@ -174,7 +181,7 @@ def test_the_interactive_session_reads_values_hidden_in_a_terminal(
     session.sendline("")
     session.expect_exact("REDIS_URL (input hidden; Enter keeps the secret's current value): ")
     session.sendline("redis://typed-hidden-value:6379")
-    session.expect_exact("comment out the migrated values? [Y/n]: ")
+    session.expect_exact("move the development values to .env.development? [Y/n]: ")
     session.sendline("y")
     session.expect(pexpect.EOF)
     session.close()

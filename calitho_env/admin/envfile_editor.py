@@ -1,14 +1,17 @@
-"""Edit an env file the way `setup` promises: atomically, with a backup, every other byte kept.
+"""Edit env files the way `setup` promises: atomically, with a backup, every other byte kept.
 
-The file is split into python-dotenv's own bindings, whose original texts concatenate back
-to the file exactly; only the bindings being migrated change.
+`.env` gets the AWS_SECRET_* mappings, and the values now kept in Secrets Manager move, line for
+line, to `.env.development`: development keeps working, and production (which never reads that
+file) can no longer fall back to them. No value is ever written into a comment.
+
+A file is split into python-dotenv's own bindings, whose original texts concatenate back to the
+file exactly; only the bindings being set or moved change.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,20 +20,28 @@ from pathlib import Path
 from calitho_env.core.dotenv_syntax import parse_stream
 from calitho_env.errors import ConfigurationError
 
+DEVELOPMENT_FILE = ".env.development"
+
 
 @dataclass(frozen=True)
 class EnvFileEdit:
-    """Set these AWS_SECRET_* mappings, and comment out these variables."""
+    """Set these AWS_SECRET_* mappings in .env, and move these variables to .env.development."""
 
     mappings: Mapping[str, str]  # AWS_SECRET_DATABASE -> calitho-suite/database
-    comment_out: frozenset[str]
-    note: str = "moved to AWS Secrets Manager"
+    move: frozenset[str]
 
 
-def plan_edit(text: str, edit: EnvFileEdit) -> str:
-    """The new text: mapping lines set or appended, migrated bindings commented out."""
-    newline = "\r\n" if "\r\n" in text else "\n"
+@dataclass(frozen=True)
+class EditedFile:
+    path: Path
+    backup: Path | None  # None: the file did not exist before
+
+
+def plan_edit(text: str, edit: EnvFileEdit) -> tuple[str, dict[str, str]]:
+    """The new .env text, and each variable moved out of it with its text (ending in a newline)."""
+    newline = _newline_of(text)
     pieces: list[str] = []
+    moved: dict[str, str] = {}
     remaining = dict(edit.mappings)
     for binding in parse_stream(io.StringIO(text)):
         original = binding.original.string
@@ -39,8 +50,12 @@ def plan_edit(text: str, edit: EnvFileEdit) -> str:
             if binding.value != value:
                 ending = newline if original.endswith(("\n", "\r")) else ""
                 original = f"{binding.key}={value}{ending}"
-        elif binding.key in edit.comment_out and not binding.error:
-            original = _commented(original, edit.note)
+        elif binding.key is not None and binding.key in edit.move and not binding.error:
+            lines = original.splitlines(keepends=True)
+            blank = [line for line in lines if not line.strip()]  # blank lines the parser counted in stay
+            body = "".join(line for line in lines if line.strip())
+            moved[binding.key] = body if body.endswith(("\n", "\r")) else body + newline
+            original = "".join(blank)
         pieces.append(original)
     result = "".join(pieces)
     if remaining:
@@ -48,51 +63,97 @@ def plan_edit(text: str, edit: EnvFileEdit) -> str:
             result += newline
         result += f"# AWS Secrets Manager (calitho-env setup){newline}"
         result += "".join(f"{name}={value}{newline}" for name, value in remaining.items())
-    return result
+    return result, moved
 
 
-def _commented(original: str, note: str) -> str:
-    out = []
-    noted = False
-    for line in original.splitlines(keepends=True):
-        if not line.strip():
-            out.append(line)  # blank lines the parser counted into this binding stay as they are
-        elif not noted:
-            out.append(f"# {note}: {line}")
-            noted = True
-        else:
-            out.append(f"# {line}")
-    return "".join(out)
+def _newline_of(text: str) -> str:
+    return "\r\n" if "\r\n" in text else "\n"
 
 
-def apply_edit(path: Path, edit: EnvFileEdit) -> Path | None:
-    """Rewrite `path` atomically, keeping its mode, after copying it to PATH.bak. None if unchanged."""
+def apply_edit(env_path: Path, edit: EnvFileEdit) -> list[EditedFile]:
+    """Move the values to .env.development, then set the mappings in .env; the files that changed.
+
+    In that order, so a failure in between leaves a value in both files, never in neither.
+    A symlinked .env is edited at its target.
+    """
+    target = env_path.resolve() if env_path.is_symlink() else env_path
+    text = _read_text(target)
+    updated, moved = plan_edit(text, edit)
+    if updated == text:
+        return []
+    mode = _mode_of(target)
+    edited = []
+    development = env_path.parent / DEVELOPMENT_FILE
+    development = development.resolve() if development.is_symlink() else development
+    current = _read_text(development)
+    moved_text = _appended(current, moved, _newline_of(current or text))
+    if moved_text:
+        edited.append(_replace(development, current + moved_text, _mode_of(development, mode)))
+    edited.append(_replace(target, updated, mode))
+    return edited
+
+
+def _appended(current: str, moved: Mapping[str, str], newline: str) -> str:
+    """What to append to .env.development: the moved lines it does not define already."""
+    defined = {b.key for b in parse_stream(io.StringIO(current)) if b.key and not b.error}
+    lines = [text.replace("\r\n", "\n").replace("\n", newline) for key, text in moved.items() if key not in defined]
+    if not lines:
+        return ""
+    separator = newline if current and not current.endswith(("\n", "\r")) else ""
+    header = f"# moved from .env by calitho-env setup: production reads these from Secrets Manager{newline}"
+    return separator + header + "".join(lines)
+
+
+def _read_text(path: Path) -> str:
     try:
-        original = path.read_bytes()
+        data = path.read_bytes()
     except FileNotFoundError:
-        original = b""
+        return ""
     try:
-        text = original.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigurationError(f"{path} is not UTF-8 text; it was not edited") from None
     if "".join(b.original.string for b in parse_stream(io.StringIO(text))) != text:
         raise ConfigurationError(f"{path} cannot be edited without changing other lines; it was not edited")
-    updated = plan_edit(text, edit)
-    if updated == text:
-        return None
-    mode = path.stat().st_mode & 0o7777 if path.exists() else 0o600
-    backup = path.with_name(path.name + ".bak")
-    if path.exists():
-        shutil.copy2(path, backup)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    return text
+
+
+def _mode_of(path: Path, default: int = 0o600) -> int:
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        return default
+
+
+def _replace(path: Path, text: str, mode: int) -> EditedFile:
+    """Back the file up to PATH.bak (mode 0600), then replace it atomically, keeping its mode."""
+    backup = None
+    try:
+        original = path.read_bytes()
+    except FileNotFoundError:
+        original = None
+    if original is not None:
+        backup = path.with_name(path.name + ".bak")
+        write_atomically(backup, original, 0o600)
+    write_atomically(path, text.encode("utf-8"), mode)
+    return EditedFile(path, backup)
+
+
+def write_atomically(path: Path, data: bytes, mode: int) -> None:
+    """Write a new file beside `path`, then rename it over `path`.
+
+    The temporary file is made with O_EXCL | O_NOFOLLOW and mode 0600 (mkstemp), named
+    `NAME.tmp-XXXXXXXX` so the ignore rules that cover NAME (`.env*`) cover it too, and removed on
+    every failure. The rename replaces a link at `path` itself, never the file it points to.
+    """
+    descriptor, temporary = tempfile.mkstemp(prefix=f"{path.name}.tmp-", dir=path.parent)
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            handle.write(updated.encode("utf-8"))
+            handle.write(data)
             handle.flush()
+            os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
-        os.chmod(temporary, mode)
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return backup if backup.exists() else None

@@ -2,7 +2,7 @@
 
 Interactive by default (values read with hidden input); `--yes` takes the values from the
 env files. Creates or updates each secret, then offers to add the AWS_SECRET_* lines to
-.env and comment out the migrated values.
+.env and to move the development values to .env.development.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from calitho_env.admin.envfile_editor import EnvFileEdit, apply_edit
+from calitho_env.admin.envfile_editor import DEVELOPMENT_FILE, EnvFileEdit, apply_edit
 from calitho_env.admin.provisioning import Change, generate_value, upsert
 from calitho_env.admin.seed_secrets import SEED_SECRETS, SeedSecret
 from calitho_env.commands.options import output_options
@@ -147,13 +147,11 @@ def _ask_value(seed: SeedSecret, default: str | None, interactive: bool, generat
 def _offer_env_edit(path: Path, edit: EnvFileEdit, interactive: bool, no_edit: bool) -> None:
     if no_edit or not edit.mappings:
         return
-    if interactive and not click.confirm(
-        f"Add the AWS_SECRET_* lines to {path} and comment out the migrated values?", default=True, err=True
-    ):
+    question = f"Add the AWS_SECRET_* lines to {path} and move the development values to {DEVELOPMENT_FILE}?"
+    if interactive and not click.confirm(question, default=True, err=True):
         return
-    existed = path.exists()
-    backup = apply_edit(path, edit)
-    if backup is None and existed:
+    edited = apply_edit(path, edit)
+    if not edited:
         click.echo(f"{path} already maps these secrets", err=True)
-    else:
-        click.echo(f"updated {path}" + (f" (backup: {backup})" if backup else ""), err=True)
+    for changed in edited:
+        click.echo(f"updated {changed.path}" + (f" (backup: {changed.backup})" if changed.backup else ""), err=True)
