@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import os
 import stat
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from bench.aws_proxy import AwsProxy
+from bench.aws_proxy import AwsProxy, Fault
 from tests.harness import (
     SENTINEL,
     Cli,
+    Create,
     assert_no_leak,
     assert_no_leak_on_stderr,
     aws_env,
@@ -117,7 +122,7 @@ def test_a_failed_write_leaves_no_temporary_and_temporaries_match_env_ignore_rul
         seen.append(Path(source).name)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(envfile_editor.os, "replace", failing_replace)
+    monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(OSError, match="No space"):
         envfile_editor.write_atomically(tmp_path / ".env", b"A=1\n", 0o600)
     assert len(seen) == 1
@@ -137,3 +142,84 @@ def _git_folder(tmp_path: Path, ignore: str) -> Path:
     subprocess.run(["git", "init", "-q", str(folder)], check=True)
     (folder / ".gitignore").write_text(ignore)
     return folder
+
+
+# --- concurrent writers -------------------------------------------------------------------
+
+KEYS = [f"KEY_{index}" for index in range(6)]
+ORIGINAL = "{" + ", ".join(f'"{key}": "old-{key}"' for key in KEYS) + ', "PRICE": 1.50, "HUGE": 1e400}'
+
+
+def _rotate_all_at_once(project: Path, env: dict[str, str], secret_id: str) -> list[subprocess.CompletedProcess[str]]:
+    command = [sys.executable, "-m", "calitho_env", "rotate", secret_id]
+    processes = [
+        subprocess.Popen([*command, key, "--generate"], cwd=project, env=env, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for key in KEYS
+    ]  # fmt: skip
+    return [subprocess.CompletedProcess(p.args, p.wait(60), *p.communicate()) for p in processes]
+
+
+def test_concurrent_rotates_of_different_keys_lose_no_update_and_keep_other_keys_byte_exact(
+    project: Path, tmp_path: Path, proxy: AwsProxy, create_secret: Create, secretsmanager: object
+) -> None:
+    create_secret("calitho-suite/app", ORIGINAL)
+    proxy.request_delay = 0.05  # widen every read-modify-write window
+    results = _rotate_all_at_once(project, aws_env(proxy.url, tmp_path), "calitho-suite/app")
+    assert [r.returncode for r in results] == [0] * len(KEYS), [r.stderr for r in results]
+    final = secretsmanager.get_secret_value(SecretId="calitho-suite/app")["SecretString"]  # type: ignore[attr-defined]
+    values = json.loads(final, parse_float=str)
+    assert all(values[key] != f"old-{key}" for key in KEYS), "a concurrent rotate's write was lost"
+    assert final.endswith(', "PRICE": 1.50, "HUGE": 1e400}')
+
+
+def test_a_rotate_keeps_every_other_key_byte_exact(
+    cli: Cli, tmp_path: Path, aws: str, create_secret: Create, secretsmanager: object
+) -> None:
+    create_secret("calitho-suite/app", '{ "A" : "x",\n  "N": 2.50, "BIG": 1e400, "D": 99999999999999999999999 }')
+    result = cli("rotate", "calitho-suite/app", "A", "--stdin", env=aws_env(aws, tmp_path), stdin="new\n")
+    assert result.returncode == 0, result.stderr
+    final = secretsmanager.get_secret_value(SecretId="calitho-suite/app")["SecretString"]  # type: ignore[attr-defined]
+    assert final == '{ "A" : "new",\n  "N": 2.50, "BIG": 1e400, "D": 99999999999999999999999 }'
+
+
+def test_two_setups_creating_one_secret_at_once_the_loser_says_so(
+    cli: Cli, project: Path, tmp_path: Path, proxy: AwsProxy
+) -> None:
+    write(project / ".env", "DATABASE_URL=postgres://one\nNEXTAUTH_SECRET=two\nREDIS_URL=redis://three\n")
+    proxy.request_delay = 0.2  # both read "not found" before either creates
+    env = aws_env(proxy.url, tmp_path)
+    command = [sys.executable, "-m", "calitho_env", "setup", "--yes", "--no-edit"]
+    processes = [
+        subprocess.Popen(command, cwd=project, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    results = [(p.wait(60), p.communicate()[1]) for p in processes]
+    losers = [stderr for code, stderr in results if code != 0]
+    assert len(losers) == 1, results
+    assert "was created by another run while this one was creating it" in losers[0]
+    assert "run setup again" in losers[0]
+
+
+# --- deadlines ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["rotate", "calitho-suite/app", "A", "--generate"], ["setup", "--yes"]])
+@pytest.mark.parametrize("fault", ["blackhole", "stall"])
+def test_setup_and_rotate_live_within_the_timeout(
+    cli: Cli, project: Path, tmp_path: Path, proxy: AwsProxy, command: list[str], fault: str
+) -> None:
+    write(project / ".env", f"DATABASE_URL=postgres://{SENTINEL}\n")
+    if fault == "stall":
+        for action in ("GetSecretValue", "DescribeSecret", "PutSecretValue", "CreateSecret"):
+            proxy.add(Fault(action=action, stall=True))
+        endpoint = proxy.url
+    else:
+        endpoint = "http://127.0.0.1:9"  # nothing listens on the discard port: refused at once, retried
+    started = time.monotonic()
+    result = cli(*command, "--timeout", "2", env=aws_env(endpoint, tmp_path))
+    elapsed = time.monotonic() - started
+    assert result.returncode != 0
+    assert elapsed < 2 + 3, f"took {elapsed:.1f} s with --timeout 2"
+    assert "AWS call failed" in result.stderr
+    assert_no_leak(result)

@@ -14,6 +14,7 @@ SETUP_ACTIONS = [
     "secretsmanager:CreateSecret",
     "secretsmanager:PutSecretValue",
     "secretsmanager:UpdateSecret",
+    "secretsmanager:UpdateSecretVersionStage",  # the compare-and-swap of every write
     "secretsmanager:TagResource",
 ]
 _RANDOM_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")

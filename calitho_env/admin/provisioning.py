@@ -1,25 +1,37 @@
 """Writing secrets: what `setup` and `rotate` do to Secrets Manager.
 
-Values are compared and written, never printed.
+Values are compared and written, never printed. A write changes one key of the secret's JSON
+text and keeps every other byte (`1.50` stays `1.50`). Secrets Manager has no compare-and-swap,
+so after each write we check that the version we replaced is one whose content we had seen;
+if another writer slipped in between, its version is read, the key applied to it, and written
+again.
 """
 
 from __future__ import annotations
 
 import json
+import random
+import re
 import secrets
 import string
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from calitho_env.core.bindings import require_valid
-from calitho_env.errors import CalithoError, ConfigurationError
+from calitho_env.errors import AwsError, CalithoError, ConfigurationError
 
 if TYPE_CHECKING:
-    from calitho_env.aws.secretsmanager import SecretStore
+    from calitho_env.aws.secretsmanager import SecretStore, StoredSecret
 
 _GENERATED_ALPHABET = string.ascii_letters + string.digits + "-_"
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+# Spans only: numbers stay text, so a 5,000-digit integer is no error.
+_DECODER = json.JSONDecoder(parse_int=str, parse_float=str, parse_constant=str)
+WRITE_ATTEMPTS = 10
+PENDING = "calitho-env-pending"  # the label of a version not yet made current
 
 
 class Change(Enum):
@@ -42,18 +54,88 @@ def generate_value(length: int = 48) -> str:
     return "".join(secrets.choice(_GENERATED_ALPHABET) for _ in range(length))
 
 
-def _current_object(store: SecretStore, secret_id: str) -> dict[str, Any] | None:
-    """The secret's JSON object, or None when the secret does not exist."""
-    stored = store.read(secret_id)
-    if stored is None:
-        return None
-    try:
-        data = json.loads(stored.secret_string or "")
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        raise ConfigurationError(f"secret {secret_id} is not a JSON object; it was left as it is")
-    return data
+def _skip_space(text: str, at: int) -> int:
+    match = _WHITESPACE.match(text, at)
+    assert match is not None  # it matches the empty string anywhere
+    return match.end()
+
+
+class JsonObject:
+    """A secret's JSON object as text, with where each top-level value stands in it."""
+
+    def __init__(self, secret_id: str, text: str | None) -> None:
+        self.text = text or ""
+        self.values: dict[str, str] = {}  # key -> its value's JSON text
+        self._spans: dict[str, tuple[int, int]] = {}
+        try:
+            self._end = self._scan()
+        except (ValueError, IndexError, RecursionError):
+            raise ConfigurationError(f"secret {secret_id} is not a JSON object; it was left as it is") from None
+
+    def _scan(self) -> int:
+        """Index of the closing brace, recording each key's span (a repeated key: the last, as JSON reads it)."""
+        text = self.text
+        at = _skip_space(text, 0)
+        if text[at] != "{":
+            raise ValueError("not an object")
+        at = _skip_space(text, at + 1)
+        while text[at] != "}":
+            if text[at] != '"':
+                raise ValueError("a key must be a string")
+            key, at = _DECODER.raw_decode(text, at)
+            at = _skip_space(text, at)
+            if text[at] != ":":
+                raise ValueError("':' expected")
+            start = _skip_space(text, at + 1)
+            _, at = _DECODER.raw_decode(text, start)
+            self._spans[key] = (start, at)
+            self.values[key] = text[start:at]
+            at = _skip_space(text, at)
+            if text[at] == ",":
+                at = _skip_space(text, at + 1)
+            elif text[at] != "}":
+                raise ValueError("',' or '}' expected")
+        if text[at + 1 :].strip():
+            raise ValueError("text after the object")
+        return at
+
+    def holds(self, key: str, value: str) -> bool:
+        return key in self.values and _DECODER.decode(self.values[key]) == value
+
+    def with_key(self, key: str, value: str) -> str:
+        """The text with `key` set to `value`; every other byte as it was."""
+        encoded = json.dumps(value, ensure_ascii=False)
+        if key in self._spans:
+            start, end = self._spans[key]
+            return self.text[:start] + encoded + self.text[end:]
+        if not self._spans:
+            return self.text[: self._end] + f"{json.dumps(key)}: {encoded}" + self.text[self._end :]
+        last = max(end for _, end in self._spans.values())
+        return self.text[:last] + f", {json.dumps(key)}: {encoded}" + self.text[last:]
+
+
+def write_key(store: SecretStore, secret_id: str, stored: StoredSecret, key: str, value: str) -> str:
+    """Make a version of `stored` with `key` set the current one, unless another writer got there first.
+
+    The new version is put under a label of our own, then AWSCURRENT is moved to it from the
+    version we read: that move fails if AWSCURRENT has moved on, and then we read the newer
+    version and apply the key to it instead. No writer's version is ever replaced unseen.
+    """
+    for attempt in range(WRITE_ATTEMPTS):
+        if attempt:  # writers that collided must not collide again in step
+            time.sleep(random.uniform(0, 0.05 * attempt))
+            latest = store.read(secret_id)
+            if latest is None:
+                break
+            stored = latest
+        version = store.put(secret_id, JsonObject(secret_id, stored.secret_string).with_key(key, value), PENDING)
+        if store.move_stage(secret_id, "AWSCURRENT", version, stored.version_id):
+            store.move_stage(secret_id, PENDING, None, version)  # tidy up; gone already if another writer took it
+            return version
+    raise CalithoError(
+        f"secret {secret_id} kept changing under this write ({WRITE_ATTEMPTS} tries)",
+        hint="another setup or rotate is writing it at the same time: let it finish, then run this again",
+    )
 
 
 def upsert(
@@ -72,33 +154,43 @@ def upsert(
     `value` None means "keep what the secret holds", so a second run with the values
     already migrated out of .env changes nothing.
     """
-    current = _current_object(store, secret_id)
+    stored = store.read(secret_id)
+    current = JsonObject(secret_id, stored.secret_string) if stored is not None else None
     if value is None:
-        held = current is not None and key in current
+        held = current is not None and key in current.values
         return Upsert(secret_id, Change.UNCHANGED if held else Change.MISSING)
-    if current is None:
-        version = store.create(secret_id, json.dumps({key: value}), description, kms_key_id, tags)
+    if stored is None or current is None:
+        try:
+            version = store.create(secret_id, json.dumps({key: value}), description, kms_key_id, tags)
+        except AwsError as error:
+            if error.code != "ResourceExistsException":
+                raise
+            raise CalithoError(
+                f"secret {secret_id} was created by another run while this one was creating it; nothing was written",
+                hint="run setup again: it will update the secret that now exists",
+            ) from None
         return Upsert(secret_id, Change.CREATED, version)
     if tags:
         store.tag(secret_id, tags)
-    if current.get(key) == value:
+    if current.holds(key, value):
         return Upsert(secret_id, Change.UNCHANGED)
-    if key in current and not may_replace():
+    if key in current.values and not may_replace():
         return Upsert(secret_id, Change.KEPT)
     if kms_key_id:
         store.set_kms_key(secret_id, kms_key_id)
-    version = store.put(secret_id, json.dumps({**current, key: value}))
-    return Upsert(secret_id, Change.UPDATED, version)
+    return Upsert(secret_id, Change.UPDATED, write_key(store, secret_id, stored, key, value))
 
 
 def rotate_key(store: SecretStore, secret_id: str, key: str, value: str) -> str:
     """Put a new version with only `key` changed; AWSPREVIOUS then holds the old one. Returns the version id."""
     require_valid(key, value, "the new value")
-    current = _current_object(store, secret_id)
-    if current is None:
+    stored = store.read(secret_id)
+    if stored is None:
         raise CalithoError(f"secret {secret_id} does not exist", hint="create it with `calitho-env setup`")
-    if key not in current:
+    current = JsonObject(secret_id, stored.secret_string)
+    if key not in current.values:
         raise ConfigurationError(
-            f"secret {secret_id} has no key {key}; rotate changes an existing key (keys: {', '.join(sorted(current))})"
+            f"secret {secret_id} has no key {key}; rotate changes an existing key "
+            f"(keys: {', '.join(sorted(current.values))})"
         )
-    return store.put(secret_id, json.dumps({**current, key: value}))
+    return write_key(store, secret_id, stored, key, value)

@@ -11,14 +11,16 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from botocore.exceptions import ClientError
 
 from calitho_env.aws.deadline import MAX_WORKERS, call_all
-from calitho_env.aws.session import AwsSession, InvalidResponseError, error_code, failure_of, sdk_errors
+from calitho_env.aws.session import AwsSession, InvalidResponseError, error_code, failure_of
 from calitho_env.core.fetched import FetchedSecret, FetchFailure, FetchResult
 from calitho_env.core.secret_requests import SecretRequest
+from calitho_env.errors import AwsError
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
 BATCH_SIZE = 20  # BatchGetSecretValue's limit for SecretIdList
+T = TypeVar("T")
 
 
 def fetch_one(session: AwsSession, request: SecretRequest) -> FetchedSecret:
@@ -140,26 +142,48 @@ class StoredSecret(NamedTuple):
 
 
 class SecretStore:
-    """Secrets Manager for `setup`, `rotate` and `check`: every SDK error is raised as an AwsError."""
+    """Secrets Manager for `setup` and `rotate`: every call ends by one deadline, and every SDK
+    error is raised as an AwsError saying what was being done."""
 
-    def __init__(self, session: AwsSession, region: str | None = None) -> None:
+    def __init__(self, session: AwsSession, timeout: float, region: str | None = None) -> None:
         self._session = session
         self._region = region
+        self._timeout = timeout
+        self._deadline = time.monotonic() + timeout
+
+    def restart_deadline(self) -> None:
+        """After a question to the user: the time spent answering is not the network's."""
+        self._deadline = time.monotonic() + self._timeout
+
+    def _call(self, action: str, call: Callable[[], T]) -> T:
+        (outcome,) = call_all([call], max(self._deadline - time.monotonic(), 0.001))
+        if isinstance(outcome, FetchFailure):
+            if outcome.code == "Timeout":
+                outcome = FetchFailure("Timeout", f"no answer within --timeout ({self._timeout:g} s)")
+            message = f"{action}: AWS call failed: {outcome.code}: {outcome.message}"
+            raise AwsError(message, outcome.code, outcome.hint)
+        return outcome
 
     @property
     def _client(self) -> SecretsManagerClient:
         return self._session.secretsmanager(self._region)
 
-    def read(self, secret_id: str) -> StoredSecret | None:
-        """The current version, or None when the secret does not exist."""
-        with sdk_errors(f"reading {secret_id}"):
+    def read(self, secret_id: str, version_id: str | None = None) -> StoredSecret | None:
+        """The current version (or `version_id`), or None when the secret does not exist."""
+
+        def get() -> StoredSecret | None:
             try:
-                response = self._client.get_secret_value(SecretId=secret_id)
+                if version_id:
+                    response = self._client.get_secret_value(SecretId=secret_id, VersionId=version_id)
+                else:
+                    response = self._client.get_secret_value(SecretId=secret_id)
             except ClientError as error:
                 if error_code(error) == "ResourceNotFoundException":
                     return None
                 raise
-        return StoredSecret(response.get("SecretString"), response["VersionId"])
+            return StoredSecret(response.get("SecretString"), response["VersionId"])
+
+        return self._call(f"reading {secret_id}", get)
 
     def create(
         self, name: str, secret_string: str, description: str, kms_key_id: str | None, tags: Mapping[str, str]
@@ -167,22 +191,49 @@ class SecretStore:
         extra: dict[str, Any] = {"KmsKeyId": kms_key_id} if kms_key_id else {}
         if tags:
             extra["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
-        with sdk_errors(f"creating {name}"):
-            return self._client.create_secret(Name=name, Description=description, SecretString=secret_string, **extra)[
+        return self._call(
+            f"creating {name}",
+            lambda: self._client.create_secret(Name=name, Description=description, SecretString=secret_string, **extra)[
                 "VersionId"
-            ]
+            ],
+        )
 
-    def put(self, secret_id: str, secret_string: str) -> str:
-        with sdk_errors(f"writing {secret_id}"):
-            return self._client.put_secret_value(SecretId=secret_id, SecretString=secret_string)["VersionId"]
+    def put(self, secret_id: str, secret_string: str, stage: str = "AWSCURRENT") -> str:
+        return self._call(
+            f"writing {secret_id}",
+            lambda: self._client.put_secret_value(
+                SecretId=secret_id, SecretString=secret_string, VersionStages=[stage]
+            )["VersionId"],
+        )
+
+    def move_stage(self, secret_id: str, stage: str, to_version: str | None, from_version: str | None) -> bool:
+        """Move a staging label; False when it is no longer on `from_version` (someone moved it first).
+
+        Moving AWSCURRENT this way is Secrets Manager's only compare-and-swap.
+        """
+
+        def move() -> bool:
+            arguments = {"SecretId": secret_id, "VersionStage": stage}
+            if to_version:
+                arguments["MoveToVersionId"] = to_version
+            if from_version:
+                arguments["RemoveFromVersionId"] = from_version
+            try:
+                self._client.update_secret_version_stage(**arguments)
+            except ClientError as error:
+                if error_code(error) == "InvalidParameterException":
+                    return False
+                raise
+            return True
+
+        return self._call(f"moving {stage} of {secret_id}", move)
 
     def tag(self, secret_id: str, tags: Mapping[str, str]) -> None:
-        with sdk_errors(f"tagging {secret_id}"):
-            self._client.tag_resource(SecretId=secret_id, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+        tag_list: Any = [{"Key": k, "Value": v} for k, v in tags.items()]
+        self._call(f"tagging {secret_id}", lambda: self._client.tag_resource(SecretId=secret_id, Tags=tag_list))
 
     def set_kms_key(self, secret_id: str, kms_key_id: str) -> None:
-        with sdk_errors(f"updating {secret_id}"):
-            self._client.update_secret(SecretId=secret_id, KmsKeyId=kms_key_id)
+        self._call(f"updating {secret_id}", lambda: self._client.update_secret(SecretId=secret_id, KmsKeyId=kms_key_id))
 
 
 class SecretDescription(NamedTuple):
@@ -221,9 +272,6 @@ def look_up_secrets(session: AwsSession, requests: Sequence[SecretRequest], time
         answer if isinstance(answer, SecretLookup) else SecretLookup(request, answer, answer)
         for request, answer in zip(requests, answers, strict=True)
     ]
-
-
-T = TypeVar("T")
 
 
 def _outcome(call: Callable[[], T]) -> T | FetchFailure:

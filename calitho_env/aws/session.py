@@ -7,11 +7,9 @@ by every worker thread, standard retries. SDK exceptions become `FetchFailure` v
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
 import threading
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 import botocore.session
@@ -121,15 +119,3 @@ def failure_of(error: Exception) -> FetchFailure:
 
 def error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", "Unknown"))
-
-
-@contextlib.contextmanager
-def sdk_errors(action: str) -> Iterator[None]:
-    """Raise any SDK exception of the block as an AwsError saying what was being done."""
-    try:
-        yield
-    except (BotoCoreError, ClientError) as error:
-        failure = failure_of(error)
-        raise AwsError(
-            f"{action}: AWS call failed: {failure.code}: {failure.message}", failure.code, failure.hint
-        ) from None

@@ -9,6 +9,7 @@ import click
 from calitho_env.admin.provisioning import generate_value, rotate_key
 from calitho_env.commands.options import output_options
 from calitho_env.core.secret_requests import parse_secret_id
+from calitho_env.core.settings import DEFAULT_TIMEOUT
 from calitho_env.errors import ConfigurationError
 
 
@@ -21,7 +22,13 @@ from calitho_env.errors import ConfigurationError
 )
 @click.option("--stdin", "from_stdin", is_flag=True, help="Read the new value from standard input.")
 @click.option("--region", help="AWS region (default: AWS_REGION or the profile's; an ARN's region wins).")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True, max=3600),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Seconds for all of rotate's AWS calls.",
+)
 @output_options
 def rotate_command(
     secret_id: str, key: str, generate: bool, length: int, from_stdin: bool, region: str | None, timeout: float
@@ -34,7 +41,7 @@ def rotate_command(
         raise click.UsageError("give exactly one of --generate or --stdin (a value is never taken from argv)")
     value = generate_value(length) if generate else _read_stdin()
     request = parse_secret_id(secret_id, "SECRET-ID")
-    store = SecretStore(AwsSession(timeout, region=region), request.region)
+    store = SecretStore(AwsSession(timeout, region=region), timeout, request.region)
     version_id = rotate_key(store, secret_id, key, value)
     click.echo(version_id)
     click.echo(

@@ -20,7 +20,7 @@ from calitho_env.admin.seed_secrets import SEED_SECRETS, SeedSecret
 from calitho_env.commands.options import output_options
 from calitho_env.core.envfiles import load_env_files
 from calitho_env.core.secret_requests import parse_secret_id
-from calitho_env.core.settings import build_settings
+from calitho_env.core.settings import DEFAULT_TIMEOUT, build_settings
 from calitho_env.errors import CalithoError
 
 
@@ -51,7 +51,13 @@ def _tags(pairs: tuple[str, ...]) -> dict[str, str]:
     help="Folder of the env files and of the .env to edit.",
 )
 @click.option("--no-edit", is_flag=True, help="Leave .env as it is.")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True, max=3600),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="Seconds for each secret's AWS calls (the time you spend answering questions aside).",
+)
 @output_options
 def setup_command(
     yes: bool,
@@ -73,7 +79,7 @@ def setup_command(
     if interactive and not sys.stdin.isatty():
         raise click.UsageError("setup asks questions: run it in a terminal, or pass --yes")
     files = load_env_files(build_settings(os.environ, directory=directory), os.environ).bindings
-    store = SecretStore(AwsSession(timeout, region=region))
+    session = AwsSession(timeout, region=region)
     mappings: dict[str, str] = {}
     migrated: set[str] = set()
     changes = []
@@ -81,6 +87,7 @@ def setup_command(
         name = _ask_name(seed, interactive)
         default = files[seed.key].value if seed.key in files else None
         value = _ask_value(seed, default, interactive, seed.key in generate)
+        store = SecretStore(session, timeout)  # each secret's calls within --timeout, questions aside
         result = upsert(
             store,
             name,
@@ -89,7 +96,7 @@ def setup_command(
             seed.description,
             kms_key_id=kms_key_id,
             tags=tags,
-            may_replace=_replace_question(name, seed.key, overwrite, interactive),
+            may_replace=_replace_question(name, seed.key, overwrite, interactive, store.restart_deadline),
         )
         changes.append(result.change)
         version = f" (version {result.version_id})" if result.version_id else ""
@@ -105,11 +112,15 @@ def setup_command(
         raise CalithoError(f"{len(left)} secret(s) not written", hint="give the values, or --overwrite to replace")
 
 
-def _replace_question(name: str, key: str, overwrite: bool, interactive: bool) -> Callable[[], bool]:
+def _replace_question(
+    name: str, key: str, overwrite: bool, interactive: bool, answered: Callable[[], None]
+) -> Callable[[], bool]:
     def may_replace() -> bool:
-        return overwrite or (
-            interactive and click.confirm(f"{name} holds a different {key}. Replace it?", default=False, err=True)
-        )
+        if overwrite or not interactive:
+            return overwrite
+        replace = click.confirm(f"{name} holds a different {key}. Replace it?", default=False, err=True)
+        answered()
+        return replace
 
     return may_replace
 
