@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import signal
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -12,7 +13,9 @@ import click
 
 from calitho_env.commands.options import output_options
 from calitho_env.commands.state import CliState
-from calitho_env.errors import EXIT_FAILURE, CalithoError
+from calitho_env.core.execution import stop_on_signals
+from calitho_env.diagnostics import Level, Notice
+from calitho_env.errors import EXIT_FAILURE, CalithoError, Interrupted
 
 # Each command's module is imported only when that command runs: `run` pays for nothing else.
 COMMANDS = {
@@ -46,10 +49,10 @@ def cli() -> None:
     """Give a process its secrets: .env files in development, AWS Secrets Manager in production."""
 
 
-def _print_traceback() -> None:
+def _traceback_text() -> str:
     import traceback  # only with --debug: it imports tokenize, linecache and textwrap
 
-    traceback.print_exc()
+    return traceback.format_exc()
 
 
 def _event_name(error: CalithoError) -> str:
@@ -58,6 +61,7 @@ def _event_name(error: CalithoError) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
+    stop_on_signals()
     state = CliState()
     try:
         cli.main(
@@ -66,28 +70,35 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except click.ClickException as usage:
-        usage.show()
+        if sys.stderr is not None:
+            usage.show()
         sys.exit(usage.exit_code)
     except click.Abort:
-        state.reporter.error("aborted", "aborted")
-        sys.exit(EXIT_FAILURE)
+        _report(state, "aborted", "aborted", EXIT_FAILURE)
+    except Interrupted as stop:
+        if stop.signum == signal.SIGINT and sys.stderr is not None and sys.stderr.isatty():
+            sys.stderr.write("\n")  # the terminal echoed ^C without one
+        _report(state, "interrupted", f"stopped by {signal.Signals(stop.signum).name}; nothing was started",
+                stop.exit_code, level="info")  # fmt: skip
     except CalithoError as error:
-        if state.debug:
-            _print_traceback()
-        fields: dict[str, object] = {"exit_code": error.exit_code}
-        if error.hint:
-            fields["hint"] = error.hint
-        state.reporter.error(_event_name(error), error.message, **fields)
-        sys.exit(error.exit_code)
-    except KeyboardInterrupt:
-        sys.exit(130)
+        _report(state, _event_name(error), error.message, error.exit_code, hint=error.hint)
     except Exception as error:  # noqa: BLE001 - the edge: no traceback unless --debug
-        if state.debug:
-            _print_traceback()
-        state.reporter.error(
-            "internal_error",
-            f"unexpected {type(error).__name__}; rerun with --debug for the traceback",
-            exit_code=EXIT_FAILURE,
-        )
-        sys.exit(EXIT_FAILURE)
+        message = f"unexpected {type(error).__name__}; rerun with --debug for the traceback"
+        _report(state, "internal_error", message, EXIT_FAILURE)
     sys.exit(0)
+
+
+def _report(
+    state: CliState, event: str, message: str, exit_code: int, hint: str | None = None, level: Level = "error"
+) -> NoReturn:
+    """Say it once, then exit. With --debug the traceback follows (in a field of its own in JSON)."""
+    fields: dict[str, object] = {"exit_code": exit_code}
+    if hint:
+        fields["hint"] = hint
+    trace = _traceback_text() if state.debug and level == "error" else None
+    if trace and state.log_format == "json":
+        fields["traceback"] = trace
+    state.reporter.emit(Notice(level, event, message, fields))
+    if trace and state.log_format != "json" and sys.stderr is not None:
+        sys.stderr.write(trace)
+    sys.exit(exit_code)

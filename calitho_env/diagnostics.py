@@ -39,6 +39,8 @@ class Reporter:
         if not self.wants(notice.level):
             return
         stream = self._stream or sys.stderr
+        if stream is None:  # started with stderr closed: nothing can be said, and the child still runs
+            return
         if self.log_format == "json":
             import json  # text is the default: a launch that writes no JSON does not pay for importing it
 
@@ -51,8 +53,11 @@ class Reporter:
             hint = notice.fields.get("hint")
             if hint:
                 line += f"\n{PREFIX}: hint: {hint}"
-        stream.write(line + "\n")
-        stream.flush()
+        try:
+            stream.write(line + "\n")
+            stream.flush()
+        except (OSError, ValueError):
+            pass  # a diagnostic that cannot be written is dropped; it must not stop the launch
 
     def info(self, event: str, message: str, **fields: object) -> None:
         self.emit(Notice("info", event, message, fields))

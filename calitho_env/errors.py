@@ -63,5 +63,14 @@ class CommandNotExecutableError(CalithoError):
     exit_code = EXIT_NOT_EXECUTABLE
 
 
+class Interrupted(BaseException):
+    """A signal asked calitho-env to stop (SIGTERM, SIGINT, SIGHUP, SIGQUIT): exit 128+n, start nothing."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+
 class CheckFailedError(CalithoError):
     """`check` found at least one problem (already reported)."""

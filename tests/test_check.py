@@ -142,6 +142,7 @@ def test_json_format_gives_the_same_facts_as_a_documented_object(
         "account",
         "caller_arn",
         "credential_source",
+        "endpoints",
         "secrets",
         "required",
         "problems",

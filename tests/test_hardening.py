@@ -223,3 +223,43 @@ def test_setup_and_rotate_live_within_the_timeout(
     assert elapsed < 2 + 3, f"took {elapsed:.1f} s with --timeout 2"
     assert "AWS call failed" in result.stderr
     assert_no_leak(result)
+
+
+# --- hints that name the failing part -------------------------------------------------------
+
+
+def test_an_unreachable_sts_is_a_note_with_an_sts_hint_not_a_problem(
+    cli: Cli, project: Path, tmp_path: Path, aws: str, create_secret: Create
+) -> None:
+    create_secret("calitho-suite/database", {"DATABASE_URL": SENTINEL})
+    write(project / ".env", "AWS_SECRET_DATABASE=calitho-suite/database\n")
+    env = aws_env(aws, tmp_path, NODE_ENV="production", AWS_ENDPOINT_URL_STS="http://127.0.0.1:9")
+    started = time.monotonic()
+    result = cli("check", "--timeout", "8", env=env)
+    assert result.returncode == 0, result.stdout
+    assert time.monotonic() - started < 6  # STS has a short deadline of its own
+    assert "AWS identity unknown (EndpointConnectionError): STS could not be reached" in result.stdout
+    assert "AWS_ENDPOINT_URL_STS" in result.stdout
+    assert_no_leak(result)
+
+
+def test_endpoint_overrides_are_shown_and_plain_http_to_another_machine_is_a_warning(
+    cli: Cli, project: Path, tmp_path: Path, aws: str, create_secret: Create
+) -> None:
+    create_secret("calitho-suite/database", {"DATABASE_URL": SENTINEL})
+    write(project / ".env", "AWS_SECRET_DATABASE=calitho-suite/database\n")
+    # An override of a service calitho-env does not call: shown, never contacted.
+    env = aws_env(aws, tmp_path, NODE_ENV="production", AWS_ENDPOINT_URL_SSM="http://user:pw@203.0.113.5:8080")
+    verbose = cli("-v", "run", "--", "true", env=env)
+    assert f"AWS_ENDPOINT_URL_SECRETS_MANAGER={aws}" in verbose.stderr
+    assert "AWS_ENDPOINT_URL_SSM=http://203.0.113.5:8080" in verbose.stderr
+    assert "pw@" not in verbose.stderr
+    warnings = [line for line in verbose.stderr.splitlines() if "warning:" in line]
+    assert warnings == [
+        "calitho-env: warning: AWS_ENDPOINT_URL_SSM sends requests over plain http to another machine: "
+        "secrets cross the network unencrypted"
+    ]
+    check = cli("check", env=env)
+    assert f"endpoint:    AWS_ENDPOINT_URL_SECRETS_MANAGER={aws}" in check.stdout
+    assert "warning: AWS_ENDPOINT_URL_SSM sends requests over plain http" in check.stdout
+    assert_no_leak(check)

@@ -8,13 +8,15 @@ says what `run` would really do. No value is kept in the report: keys and source
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from calitho_env.core.bindings import Binding
-from calitho_env.core.fetched import FetchedSecret, FetchFailure, FetchResult, hint_for
+from calitho_env.core.endpoints import endpoint_overrides
+from calitho_env.core.fetched import FetchedSecret, FetchFailure, FetchResult, hint_for, sts_hint
 from calitho_env.core.resolution import Resolution, read_configuration, resolve, stands_in_for
 from calitho_env.core.secret_requests import SecretReference, SecretRequest, is_mapping_name
 from calitho_env.core.settings import Fallback, Mode, Settings
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from calitho_env.aws.secretsmanager import SecretDescription, SecretLookup
 
 ROTATION_WARNING_DAYS = 90
+STS_TIMEOUT = 3.0  # seconds for GetCallerIdentity, within --timeout
 
 
 @dataclass
@@ -57,6 +60,7 @@ class CheckReport:
     account: str | None = None
     caller_arn: str | None = None
     credential_source: str | None = None
+    endpoints: dict[str, str] = field(default_factory=dict)  # AWS_ENDPOINT_URL* -> URL
     secrets: list[SecretReport] = field(default_factory=list)
     required: dict[str, str | None] = field(default_factory=dict)  # name -> source, None when missing
     problems: list[Problem] = field(default_factory=list)
@@ -113,11 +117,16 @@ def _look_at_aws(report: CheckReport, requests: list[SecretRequest], timeout: fl
 
     session = AwsSession(timeout, workers=len(requests) + 1)
     report.region = session.region
+    for override in endpoint_overrides(os.environ):
+        report.endpoints[override.variable] = override.url
+        if override.insecure:
+            report.warnings.append(f"{override.variable} sends requests over plain http to another machine")
     if report.region is None:
         report.warnings.append("no AWS region is configured; only secrets given by full ARN can be read")
-    (identity,) = call_all([lambda: session.sts().get_caller_identity()], timeout)
+    # Who we are is information, not a condition: a private subnet may reach Secrets Manager but not STS.
+    (identity,) = call_all([lambda: session.sts().get_caller_identity()], min(timeout, STS_TIMEOUT))
     if isinstance(identity, FetchFailure):
-        report.problems.append(Problem(f"AWS identity unknown: {identity.code}: {identity.message}", identity.hint))
+        report.warnings.append(f"AWS identity unknown ({identity.code}): {sts_hint(identity.code)}")
     else:
         report.account, report.caller_arn = identity.get("Account"), identity.get("Arn")
     (source,) = call_all([session.credential_source], timeout)

@@ -100,6 +100,15 @@ def _groups(requests: Sequence[SecretRequest], batch: bool) -> list[list[SecretR
     return chunks + singles
 
 
+def credentials_failure(failure: FetchFailure, timeout: float) -> FetchFailure:
+    """A failure while finding credentials, named so that its hint is about credentials."""
+    if failure.code == "Timeout":
+        return FetchFailure("CredentialsTimeout", f"the credential provider did not answer within {timeout:g} s")
+    if failure.code.startswith("Credential") or failure.code == "NoCredentials":
+        return failure
+    return FetchFailure("CredentialRetrievalError", f"{failure.code}: {failure.message}")
+
+
 def fetch_secrets(requests: Sequence[SecretRequest], timeout: float, batch: bool = False) -> list[FetchResult]:
     """Every request at once, all within `timeout`, with one shared client.
 
@@ -111,6 +120,13 @@ def fetch_secrets(requests: Sequence[SecretRequest], timeout: float, batch: bool
     workers = min(len(groups), MAX_WORKERS)
     session = AwsSession(timeout, workers=workers)
     started = time.monotonic()
+    # Credentials first, on their own: a hanging container endpoint or credential_process is then
+    # reported as what it is, not as Secrets Manager being unreachable.
+    (credentials,) = call_all([session.load_credentials], timeout)
+    if isinstance(credentials, FetchFailure):
+        failure = credentials_failure(credentials, timeout)
+        return [FetchResult(request, failure, (time.monotonic() - started) * 1000) for request in requests]
+    timeout -= time.monotonic() - started
 
     def timed(group: list[SecretRequest]) -> Callable[[], list[FetchResult]]:
         def call() -> list[FetchResult]:

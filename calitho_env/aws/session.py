@@ -67,6 +67,13 @@ class AwsSession:
         configured = cast("str | None", self._session.get_config_variable("region"))
         return self._region or os.environ.get("AWS_REGION") or configured
 
+    def load_credentials(self) -> None:
+        """Run the credential chain now (container endpoint, credential_process, metadata ...); botocore
+        keeps what it found for the clients. No credentials at all is left to each call to report."""
+        credentials = self._session.get_credentials()
+        if credentials is not None:
+            credentials.get_frozen_credentials()
+
     def credential_source(self) -> str | None:
         """How botocore found credentials: env, shared-credentials-file, container-role, iam-role ..."""
         credentials = self._session.get_credentials()

@@ -34,6 +34,7 @@ def render_text(report: CheckReport) -> str:
         lines.append(f"region:      {report.region or '(none)'}")
         who = f"{report.caller_arn} (account {report.account})" if report.caller_arn else "(unknown)"
         lines.append(f"identity:    {who}, credentials from {report.credential_source or '(none found)'}")
+    lines += [f"endpoint:    {variable}={url}" for variable, url in report.endpoints.items()]
     if report.secrets:
         lines.append("secrets:")
         lines += [line for secret in report.secrets for line in _secret_lines(secret)]

@@ -12,7 +12,7 @@ from calitho_env.admin.iam_policy import policy
 from calitho_env.admin.seed_secrets import SEED_SECRETS
 from calitho_env.commands.options import output_options, resolution_options, settings_from
 from calitho_env.commands.state import state_of
-from calitho_env.core.fetched import FetchFailure
+from calitho_env.core.fetched import FetchFailure, sts_hint
 from calitho_env.core.resolution import read_configuration
 from calitho_env.core.secret_requests import SecretRequest
 from calitho_env.errors import ConfigurationError
@@ -60,7 +60,7 @@ def _region_and_account(
         state_of(ctx).reporter.warning(
             "account_unknown",
             f"account unknown ({identity.code}); using '*'",
-            hint="pass --account ID for an exact policy",
+            hint="pass --account ID for an exact policy; " + sts_hint(identity.code),
         )
         return session.region, "*"
     return session.region, str(identity["Account"])

@@ -8,6 +8,7 @@ import click
 
 from calitho_env.commands.state import state_of
 from calitho_env.core.bindings import SecretSource
+from calitho_env.core.endpoints import endpoint_overrides
 from calitho_env.core.resolution import Resolution, resolve
 from calitho_env.core.settings import Settings
 
@@ -19,6 +20,17 @@ def resolve_and_report(ctx: click.Context, settings: Settings) -> Resolution:
         "mode", f"mode: {settings.mode.describe()}", mode=settings.mode.mode.value, mode_origin=settings.mode.origin
     )
     resolution = resolve(settings, os.environ)
+    if resolution.fetches:
+        for override in endpoint_overrides(os.environ):
+            reporter.info("endpoint_override", f"{override.variable}={override.url}", variable=override.variable)
+            if override.insecure:
+                reporter.warning(
+                    "endpoint_insecure",
+                    f"{override.variable} sends requests over plain http to another machine: "
+                    "secrets cross the network unencrypted",
+                    variable=override.variable,
+                    hint="use https, or a stand-in on this machine (127.0.0.1)",
+                )
     for path in resolution.files_read:
         reporter.info("env_file_read", f"read {path}", path=str(path))
     for fetch in resolution.fetches:

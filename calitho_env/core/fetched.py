@@ -24,6 +24,10 @@ _NETWORK = (
     "Secrets Manager could not be reached: check the network or VPC endpoint, "
     "AWS_ENDPOINT_URL_SECRETS_MANAGER if set, and --timeout"
 )
+_CREDENTIALS = (
+    "the credential provider failed: check the container credentials endpoint (AWS_CONTAINER_CREDENTIALS_*), "
+    "the profile's credential_process, or the instance metadata service"
+)
 _HINTS = {
     "ResourceNotFoundException": _NOT_FOUND,
     "AccessDeniedException": _ACCESS_DENIED,
@@ -46,13 +50,24 @@ _HINTS = {
     "Timeout": "no answer within --timeout: " + _NETWORK,
     "InvalidResponse": "something between here and Secrets Manager answered instead of it (a proxy, a captive "
     "portal, a wrong endpoint): check HTTPS_PROXY, AWS_ENDPOINT_URL_SECRETS_MANAGER and the VPC endpoint",
-    "CredentialRetrievalError": "the credential provider failed: check the container or instance role endpoint",
+    "CredentialRetrievalError": _CREDENTIALS,
+    "CredentialsTimeout": _CREDENTIALS + "; or raise --timeout",
+    "STSUnreachable": "STS could not be reached (the identity is only information): set AWS_ENDPOINT_URL_STS, "
+    "or add an STS VPC endpoint in a private subnet",
 }
 _DEFAULT_HINT = "run `calitho-env check` for details"
 
 
 def hint_for(code: str) -> str:
     return _HINTS.get(code, _DEFAULT_HINT)
+
+
+_UNREACHABLE = frozenset({"EndpointConnectionError", "ConnectTimeout", "ReadTimeout", "Timeout"})
+
+
+def sts_hint(code: str) -> str:
+    """The fix for a failed GetCallerIdentity: STS's own endpoint when it could not be reached."""
+    return hint_for("STSUnreachable" if code in _UNREACHABLE else code)
 
 
 class FetchFailure(NamedTuple):
