@@ -12,7 +12,7 @@ import threading
 
 from calitho_env.core.resolution import Resolution, resolve
 from calitho_env.core.settings import build_settings
-from calitho_env.errors import MissingVariablesError
+from calitho_env.errors import CalithoError, MissingVariablesError
 
 logger = logging.getLogger("calitho_env")
 _lock = threading.Lock()
@@ -23,12 +23,28 @@ def _resolution() -> Resolution:
     global _cached
     with _lock:  # 32 threads asking at once still make one fetch per secret
         if _cached is None:
-            resolution = resolve(build_settings(os.environ), os.environ)
+            resolution = _resolve_keeping_no_frames()
             for notice in resolution.notices:
                 level = {"error": logging.ERROR, "warning": logging.WARNING}.get(notice.level, logging.INFO)
                 logger.log(level, notice.message, extra={"event": notice.event, **notice.fields})
             _cached = resolution
         return _cached
+
+
+def _resolve_keeping_no_frames() -> Resolution:
+    """resolve(), whose errors reach the caller without the frames they were raised in.
+
+    Error trackers capture every frame's locals, and the resolver's hold secret values; what a
+    CalithoError says (names, ids, codes) is all the caller needs.
+    """
+    failure: CalithoError | None = None
+    try:
+        return resolve(build_settings(os.environ), os.environ)
+    except CalithoError as error:
+        failure = error.with_traceback(None)
+        failure.__cause__ = failure.__context__ = None
+        failure.__suppress_context__ = True
+    raise failure
 
 
 def get_all_secrets() -> dict[str, str]:

@@ -143,3 +143,29 @@ def test_calitho_env_log_format_json_in_the_environment_chooses_json_lines(proje
     )
     (record,) = [json.loads(line) for line in result.stderr.splitlines()]
     assert (record["level"], record["event"]) == ("warning", "env_file_unparsable")
+
+
+def test_a_raised_error_keeps_no_frame_whose_locals_hold_a_value(
+    project: Path, tmp_path: Path, proxy: AwsProxy, create_secret: object
+) -> None:
+    """Error trackers capture locals; the resolver's frames hold every value it read."""
+    create_seed(proxy, create_secret)
+    assert callable(create_secret)
+    create_secret("calitho-suite/broken", f'["{SENTINEL}-broken"]')
+    write(project / ".env", SEED_ENV.replace("NEXTAUTH_SECRET=dev", f"NEXTAUTH_SECRET={SENTINEL}-file"))
+    write(project / ".env.production", "")
+    code = (
+        "import os, traceback, calitho_env\n"
+        "for extra in ({'CALITHO_ENV_REQUIRE': 'MISSING'}, {'AWS_SECRET_BROKEN': 'calitho-suite/broken'}):\n"
+        "    os.environ.update(extra)\n"
+        "    calitho_env.clear_secrets_cache()\n"
+        "    try:\n"
+        "        calitho_env.get_database_url()\n"
+        "    except calitho_env.CalithoError as error:\n"
+        "        text = ''.join(traceback.TracebackException.from_exception(error, capture_locals=True).format())\n"
+        f"        print(type(error).__name__, text.count({SENTINEL!r}))\n"
+        "    for name in extra:\n"
+        "        del os.environ[name]\n"
+    )
+    result = python(code, project, aws_env(proxy.url, tmp_path, NODE_ENV="production"))
+    assert result.stdout.split("\n")[:2] == ["MissingVariablesError 0", "ConfigurationError 0"], result.stderr

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import shlex
 import stat
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Literal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bench.aws_proxy import AwsProxy, Fault
 from tests.harness import (
@@ -263,3 +268,89 @@ def test_endpoint_overrides_are_shown_and_plain_http_to_another_machine_is_a_war
     assert f"endpoint:    AWS_ENDPOINT_URL_SECRETS_MANAGER={aws}" in check.stdout
     assert "warning: AWS_ENDPOINT_URL_SSM sends requests over plain http" in check.stdout
     assert_no_leak(check)
+
+
+# --- bounded input ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["--env-file /dev/zero", ".env.local -> /dev/zero", "a FIFO as .env"])
+def test_only_regular_files_are_read_and_nothing_blocks(cli: Cli, project: Path, tmp_path: Path, how: str) -> None:
+    args: list[str] = []
+    if how.startswith("--env-file"):
+        args = ["--env-file", "/dev/zero"]
+    elif how.startswith(".env.local"):
+        (project / ".env.local").symlink_to("/dev/zero")
+    else:
+        os.mkfifo(project / ".env")
+    started = time.monotonic()
+    result = cli("run", *args, "--", "true", env=base_env(tmp_path), timeout=20)
+    assert time.monotonic() - started < 10
+    assert result.returncode == 78
+    assert "is not a regular file (a FIFO, a device or a socket)" in result.stderr
+
+
+def test_an_env_file_over_16_mib_exits_78(cli: Cli, project: Path, tmp_path: Path) -> None:
+    (project / ".env").write_bytes(b"# padding\n" * (16 * 1024 * 1024 // 10 + 1))
+    result = cli("run", "--", "true", env=base_env(tmp_path))
+    assert result.returncode == 78
+    assert ".env is over 16 MiB" in result.stderr
+
+
+def test_doubling_interpolations_stop_at_1_mib_naming_the_variable(cli: Cli, project: Path, tmp_path: Path) -> None:
+    lines = [f"A0={SENTINEL}"] + [f"A{i}=${{A{i - 1}}}${{A{i - 1}}}" for i in range(1, 41)]
+    write(project / ".env", "\n".join(lines) + "\n")
+    started = time.monotonic()
+    result = cli("run", "--", "true", env=base_env(tmp_path))
+    assert time.monotonic() - started < 5
+    assert result.returncode == 78
+    assert ".env:18: the value of A17 grows past 1 MiB" in result.stderr
+    assert_no_leak(result)
+
+
+# --- output formats -----------------------------------------------------------------------
+
+
+def test_the_table_escapes_control_characters_the_data_formats_stay_exact(
+    cli: Cli, project: Path, tmp_path: Path
+) -> None:
+    hostile = "e\x1b]52;c;ZXZpbA==\x07"  # an OSC 52 clipboard write, in a file name
+    write(project / hostile, "GREETING='hi\x1b[2Jthere'\n")
+    table = cli("print", "--env-file", hostile, "--format", "table", env=base_env(tmp_path))
+    assert "\x1b" not in table.stdout
+    assert "\x07" not in table.stdout
+    assert "file:e\\x1b]52;c;ZXZpbA==\\x07:1" in table.stdout
+    exact = cli("print", "--env-file", hostile, "--format", "json", env=base_env(tmp_path))
+    assert json.loads(exact.stdout) == {"GREETING": "hi\x1b[2Jthere"}
+
+
+names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,20}", fullmatch=True)
+SURROGATES: list[Literal["Cs"]] = ["Cs"]  # not text: no environment can carry them
+values = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=SURROGATES), max_size=40)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(bindings=st.dictionaries(names, values, max_size=5), folder=values)
+def test_no_format_emits_a_hostile_name_value_or_source_unsafely(bindings: dict[str, str], folder: str) -> None:
+    from dotenv import dotenv_values
+
+    from calitho_env.core.bindings import Binding, FileSource
+    from calitho_env.core.formats import render
+    from calitho_env.errors import ConfigurationError
+
+    rows = [Binding(name, value, FileSource(f"/{folder}/.env", 1)) for name, value in bindings.items()]
+    table = render(rows, "table", mask=False)
+    assert all(line.isprintable() for line in table.split("\n")), "a control character reached the terminal"
+    assert not any(value and value in table for value in bindings.values() if len(value) > 8 and value != "********")
+    assert json.loads(render(rows, "json", mask=False)) == bindings
+    shell = render(rows, "shell", mask=False)
+    words = [word for name, value in bindings.items() for word in ("export", f"{name}={value}")]
+    assert shlex.split(shell) == words  # each value one single-quoted word: nothing expanded or run
+    refusal = None
+    try:
+        dotenv = render(rows, "dotenv", mask=False)
+    except ConfigurationError as error:
+        refusal = error.message
+    if refusal is not None:
+        assert not any(value in refusal for value in bindings.values() if len(value) > 3)
+    else:
+        assert dict(dotenv_values(stream=io.StringIO(dotenv), interpolate=False)) == bindings

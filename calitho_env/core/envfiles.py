@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import errno
 import io
+import os
+import stat
 from collections import ChainMap
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +19,32 @@ from calitho_env.core.bindings import Binding, FileSource, require_valid
 from calitho_env.core.dotenv_syntax import parse_stream, parse_variables
 from calitho_env.core.settings import Mode, Settings
 from calitho_env.errors import ConfigurationError
+
+MAX_FILE_BYTES = 16 * 1024 * 1024  # an env file larger than this is refused
+MAX_VALUE_CHARS = 1024 * 1024  # one value, after ${VAR} expansion
+
+
+def _read_regular_file(path: Path) -> bytes | None:
+    """The file's bytes (at most MAX_FILE_BYTES + 1), or None when it is not a regular file.
+
+    Opened without blocking and checked before reading: a FIFO would wait forever for a writer,
+    /dev/zero would never end.
+    """
+    descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(mode):
+            return None
+        chunks = []
+        size = 0
+        while size <= MAX_FILE_BYTES and (chunk := os.read(descriptor, 1 << 20)):
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(descriptor)
 
 
 class EnvFileLayer(NamedTuple):
@@ -66,7 +94,7 @@ def _merge(files: list[tuple[Path, str]], environ: Mapping[str, str]) -> EnvFile
                 continue
             if parsed.key is None or parsed.value is None:
                 continue  # blank, comment, or a bare KEY with no '='
-            value = "".join(atom.resolve(lookup) for atom in parse_variables(parsed.value))
+            value = _expand(parsed.value, lookup, f"{path}:{line}", parsed.key)
             require_valid(parsed.key, value, f"{path}:{line}")
             local[parsed.key] = Binding(parsed.key, value, FileSource(str(path), line))
             local_values[parsed.key] = value
@@ -76,9 +104,26 @@ def _merge(files: list[tuple[Path, str]], environ: Mapping[str, str]) -> EnvFile
     return EnvFileLayer(winners, tuple(path for path, _ in files), tuple(warnings))
 
 
+def _expand(raw: str, lookup: Mapping[str, str], where: str, name: str) -> str:
+    """`${VAR}` expanded, stopping as soon as the value passes MAX_VALUE_CHARS (doubling lines
+    `A1=${A0}${A0}` would otherwise grow without bound)."""
+    pieces = []
+    size = 0
+    for atom in parse_variables(raw):
+        piece = atom.resolve(lookup)
+        size += len(piece)
+        if size > MAX_VALUE_CHARS:
+            raise ConfigurationError(
+                f"{where}: the value of {name} grows past 1 MiB as ${{...}} is expanded",
+                hint="a variable that refers to itself through others doubles on every line",
+            )
+        pieces.append(piece)
+    return "".join(pieces)
+
+
 def _read(path: Path, *, must_exist: bool) -> str | None:
     try:
-        data = path.read_bytes()
+        data = _read_regular_file(path)
     except FileNotFoundError:
         if must_exist:
             raise ConfigurationError(f"env file {path} does not exist", hint="check the --env-file path") from None
@@ -92,6 +137,13 @@ def _read(path: Path, *, must_exist: bool) -> str | None:
     except OSError as error:
         reason = "it is a symlink loop" if error.errno == errno.ELOOP else error.strerror
         raise ConfigurationError(f"env file {path} cannot be read: {reason}") from None
+    if data is None:
+        raise ConfigurationError(
+            f"env file {path} is not a regular file (a FIFO, a device or a socket); it is not read",
+            hint="point the cascade or --env-file at a plain file",
+        )
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigurationError(f"env file {path} is over 16 MiB; it is not read", hint="is it an env file?")
     try:
         return data.decode("utf-8").removeprefix("\ufeff")  # utf-8-sig, without importing its codec
     except UnicodeDecodeError as error:

@@ -64,7 +64,16 @@ def _is_edge_space(char: str) -> bool:
     return char.isspace() or char == "\ufeff"
 
 
+def printable(text: str) -> str:
+    """For a terminal: control characters (an escape sequence, an OSC 52 clipboard write) as \\xNN."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
 def _table(bindings: Sequence[Binding]) -> str:
-    rows = [("NAME", "SOURCE", "VALUE")] + [(b.name, str(b.source), masked(b.value)) for b in bindings]
+    rows = [("NAME", "SOURCE", "VALUE")] + [
+        (printable(b.name), printable(str(b.source)), printable(masked(b.value))) for b in bindings
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(2)]
     return "".join(f"{n:<{widths[0]}}  {s:<{widths[1]}}  {v}".rstrip() + "\n" for n, s, v in rows)
