@@ -64,9 +64,11 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     stop_on_signals()
     state = CliState()
     try:
-        cli.main(
+        # Without standalone mode click returns the code of ctx.exit(N) (and of --help) instead of exiting.
+        returned = cli.main(
             args=list(argv) if argv is not None else None, prog_name="calitho-env", standalone_mode=False, obj=state
         )
+        sys.exit(returned if isinstance(returned, int) else 0)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except click.ClickException as usage:
@@ -85,7 +87,6 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
     except Exception as error:  # noqa: BLE001 - the edge: no traceback unless --debug
         message = f"unexpected {type(error).__name__}; rerun with --debug for the traceback"
         _report(state, "internal_error", message, EXIT_FAILURE)
-    sys.exit(0)
 
 
 def _report(

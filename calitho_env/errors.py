@@ -70,7 +70,3 @@ class Interrupted(BaseException):
         super().__init__(signum)
         self.signum = signum
         self.exit_code = 128 + signum
-
-
-class CheckFailedError(CalithoError):
-    """`check` found at least one problem (already reported)."""

@@ -41,13 +41,15 @@ def test_all_is_well_exits_0_and_reports_every_fact_without_values(
     assert "mode:        production (from NODE_ENV)" in out
     assert "env files:   .env" in out
     assert "region:      us-west-1" in out
-    assert "(account 123456789012), credentials from environment" in out
+    assert "(account 123456789012)\ncredentials: from environment\n" in out
     assert "ok   calitho-suite/database  (used by AWS_SECRET_DATABASE)" in out
     assert "keys: DATABASE_URL, POOL" in out
-    assert "never rotated; last changed " in out
+    assert "last changed " in out
     assert "(0 days ago)" in out
-    assert "without it, run would use: DATABASE_URL from file:.env:3, POOL from nothing (unset)" in out
-    assert "ok   NEXTAUTH_SECRET  (aws:calitho-suite/nextauth@" in out
+    assert "without it, run would use: DATABASE_URL from file:.env:3, POOL from\n         nothing (unset)" in out
+    assert "  ok      DATABASE_URL     aws:calitho-suite/database@" in out  # rows aligned, short version ids
+    assert "  ok      NEXTAUTH_SECRET  aws:calitho-suite/nextauth@" in out
+    assert all(len(line) <= 80 for line in out.splitlines()), "check fits 80 columns"
     assert out.endswith("all is well\n")
     assert_no_leak(result)
 
@@ -59,6 +61,8 @@ def test_a_missing_secret_is_a_problem_with_the_seed_hint(cli: Cli, configured: 
     assert "FAIL calitho-suite/redis" in result.stdout
     assert "not found, not readable (ResourceNotFoundException)" in result.stdout
     assert "fix: verify the secret name matches exactly, check the AWS region is correct" in result.stdout
+    assert result.stdout.endswith("1 problem\n")
+    assert "check found" not in result.stderr  # said once, by the report
     assert_no_leak(result)
 
 
@@ -73,13 +77,16 @@ def test_access_denied_is_a_problem_with_the_policy_hint(
     assert_no_leak(result)
 
 
-def test_node_env_not_production_with_mappings_is_the_not_loading_problem(
-    cli: Cli, configured: Path, tmp_path: Path, aws: str
+def test_in_development_check_checks_what_development_uses_and_says_how_to_check_production(
+    cli: Cli, configured: Path, tmp_path: Path, proxy: AwsProxy
 ) -> None:
-    result = check(cli, aws, tmp_path, NODE_ENV="development")
-    assert result.returncode == 1
-    assert "secrets not loading: mode is development (from NODE_ENV)" in result.stdout
-    assert "fix: check NODE_ENV" in result.stdout
+    result = check(cli, proxy.url, tmp_path, NODE_ENV="development")
+    assert result.returncode == 0, result.stdout
+    said = " ".join(result.stdout.split())  # as read, whatever the wrapping
+    assert "note: mode is development (from NODE_ENV): its 2 secret(s) are not fetched in this mode" in said
+    assert "`calitho-env check --mode production` checks what production loads" in said
+    assert sum(proxy.calls.values()) == 0  # no AWS call in development
+    assert_no_leak(result)
 
 
 def test_a_missing_required_variable_is_a_problem(cli: Cli, configured: Path, tmp_path: Path, aws: str) -> None:
@@ -104,14 +111,15 @@ def test_a_rotation_older_than_90_days_is_a_warning_not_a_problem(
     cli: Cli, configured: Path, tmp_path: Path, proxy: AwsProxy
 ) -> None:
     def backdate(answer: dict[str, Any]) -> dict[str, Any]:
-        answer["LastRotatedDate"] = time.time() - 120 * 86400
+        answer["LastChangedDate"] = answer["LastRotatedDate"] = time.time() - 120 * 86400
         return answer
 
     proxy.rewrites["DescribeSecret"] = backdate
     result = check(cli, proxy.url, tmp_path)
     assert result.returncode == 0, result.output()
     assert "(120 days ago)" in result.stdout
-    assert "warning: secret calitho-suite/database was last rotated 120 days ago (over 90)" in result.stdout
+    assert "last rotated by Secrets Manager " in result.stdout
+    assert "warning: secret calitho-suite/database last changed 120 days ago (over 90)" in result.stdout
 
 
 def test_no_credentials_is_a_problem_with_the_credentials_hint(
@@ -121,7 +129,8 @@ def test_no_credentials_is_a_problem_with_the_credentials_hint(
     del env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]
     result = cli("check", "--timeout", "3", env=env)
     assert result.returncode == 1
-    assert "credentials from (none found)" in result.stdout
+    assert "credentials: from (none found)" in result.stdout
+    assert result.stdout.count("  fix: no AWS credentials found") == 1  # one fix line per cause
     assert "NoCredentials" in result.stdout
     assert "aws sts get-caller-identity" in result.stdout
 
@@ -144,6 +153,7 @@ def test_json_format_gives_the_same_facts_as_a_documented_object(
         "credential_source",
         "endpoints",
         "secrets",
+        "notes",
         "required",
         "problems",
         "warnings",
@@ -164,4 +174,4 @@ def test_check_without_secrets_in_development_is_well(cli: Cli, project: Path, t
     write(project / ".env", "PLAIN=1\n")
     result = check(cli, aws, tmp_path, NODE_ENV="development")
     assert result.returncode == 0
-    assert "secrets:     none mapped" in result.stdout
+    assert "secrets:     none to fetch" in result.stdout

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from calitho_env.core.bindings import Binding
+from calitho_env.core.bindings import Binding, SecretSource, Source
 from calitho_env.core.endpoints import endpoint_overrides
 from calitho_env.core.fetched import FetchedSecret, FetchFailure, FetchResult, hint_for, sts_hint
 from calitho_env.core.resolution import Resolution, read_configuration, resolve, stands_in_for
@@ -45,7 +45,7 @@ class SecretReport:
     version_id: str | None = None
     last_changed: datetime | None = None
     last_rotated: datetime | None = None
-    rotation_age_days: int | None = None
+    change_age_days: int | None = None  # days since the value last changed (by rotate, setup or rotation)
     error_code: str | None = None
     fallback: dict[str, str | None] = field(default_factory=dict)  # key -> the source run would use without it
 
@@ -65,6 +65,7 @@ class CheckReport:
     required: dict[str, str | None] = field(default_factory=dict)  # name -> source, None when missing
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # facts worth knowing that are not wrong
 
     @property
     def ok(self) -> bool:
@@ -91,13 +92,11 @@ def build_check_report(settings: Settings, environ: Mapping[str, str]) -> CheckR
     report.warnings += files.warnings
     used_by = configuration.used_by()
     if used_by and settings.mode.mode is not Mode.PRODUCTION:
-        report.problems.append(
-            Problem(
-                f"secrets not loading: mode is {settings.mode.describe()} while AWS_SECRET_* or secret references "
-                "are set, so run does not fetch them",
-                "check NODE_ENV: set NODE_ENV=production (or --mode production) where secrets should load",
-            )
+        report.notes.append(
+            f"mode is {settings.mode.describe()}: its {len(used_by)} secret(s) are not fetched in this mode; "
+            "`calitho-env check --mode production` checks what production loads"
         )
+        used_by = {}  # development checks what development uses, and that calls no AWS
     lookups = _look_at_aws(report, list(used_by), settings.timeout) if used_by else []
     references: dict[SecretRequest, list[SecretReference]] = {}
     for reference in configuration.references:
@@ -152,7 +151,7 @@ def _secret_report(
 ) -> SecretReport:
     secret = SecretReport(lookup.request.describe(), used_by)
     _apply_description(report, secret, lookup.description)
-    _apply_value(report, secret, lookup.value, is_mapping=any(is_mapping_name(v) for v in used_by))
+    _apply_value(report, secret, lookup.request, lookup.value, is_mapping=any(is_mapping_name(v) for v in used_by))
     if isinstance(lookup.value, FetchedSecret):
         for reference in references:
             try:
@@ -171,14 +170,13 @@ def _apply_description(
         secret.found = False if description.code == "ResourceNotFoundException" else None
         return
     secret.found = not description.scheduled_for_deletion
-    secret.last_changed = description.last_changed
+    secret.last_changed = description.last_changed or description.created
     secret.last_rotated = description.last_rotated
-    reference_date = secret.last_rotated or secret.last_changed or description.created
-    if reference_date is not None:
-        secret.rotation_age_days = (datetime.now(UTC) - reference_date).days
-        if secret.rotation_age_days > ROTATION_WARNING_DAYS:
+    if secret.last_changed is not None:
+        secret.change_age_days = (datetime.now(UTC) - secret.last_changed).days
+        if secret.change_age_days > ROTATION_WARNING_DAYS:
             report.warnings.append(
-                f"secret {secret.secret_id} was last rotated {secret.rotation_age_days} days ago "
+                f"secret {secret.secret_id} last changed {secret.change_age_days} days ago "
                 f"(over {ROTATION_WARNING_DAYS}): rotate it with `calitho-env rotate {secret.secret_id} KEY --generate`"
             )
     if description.scheduled_for_deletion:
@@ -188,11 +186,25 @@ def _apply_description(
 
 
 def _apply_value(
-    report: CheckReport, secret: SecretReport, outcome: FetchedSecret | FetchFailure, is_mapping: bool
+    report: CheckReport,
+    secret: SecretReport,
+    request: SecretRequest,
+    outcome: FetchedSecret | FetchFailure,
+    is_mapping: bool,
 ) -> None:
     if isinstance(outcome, FetchFailure):
         secret.error_code = outcome.code
-        if not (outcome.code == "InvalidRequestException" and secret.found is False):
+        version = request.version_stage or request.version_id
+        if outcome.code == "ResourceNotFoundException" and secret.found and version:
+            report.problems.append(
+                Problem(
+                    f"secret {request.secret_id} has no version {version}",
+                    "AWSPREVIOUS exists only once the value has changed (rotate it, or reference AWSCURRENT)"
+                    if version == "AWSPREVIOUS"
+                    else "check the version stage or id in the reference",
+                )
+            )
+        elif not (outcome.code == "InvalidRequestException" and secret.found is False):
             report.problems.append(
                 Problem(f"secret {secret.secret_id} cannot be read: {outcome.code}: {outcome.message}", outcome.hint)
             )
@@ -225,7 +237,7 @@ def _check_resolution(
         return  # a secret of the wrong shape: its secret report above has said so
     for name in settings.required:
         binding = resolution.variables.get(name)
-        report.required[name] = str(binding.source) if binding is not None and binding.value else None
+        report.required[name] = _source_for_people(binding.source) if binding is not None and binding.value else None
     missing = [name for name, source in report.required.items() if source is None]
     if missing:
         shortfall = MissingVariablesError(missing)
@@ -235,6 +247,10 @@ def _check_resolution(
             secret.fallback = {key: str(base[key].source) if key in base else None for key in secret.keys}
         else:  # what run uses now instead
             secret.fallback = _standing_in(resolution, lookup.request, secret.used_by)
+
+
+def _source_for_people(source: Source) -> str:
+    return source.short() if isinstance(source, SecretSource) else str(source)
 
 
 def _standing_in(resolution: Resolution, request: SecretRequest, used_by: list[str]) -> dict[str, str | None]:

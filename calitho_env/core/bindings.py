@@ -49,6 +49,10 @@ class SecretSource(NamedTuple):
         suffix = f"@{self.version_id}" if self.version_id else ""
         return f"aws:{self.secret_id}{suffix}"
 
+    def short(self) -> str:
+        """For people: the first 8 characters of the version id, as git shortens a commit."""
+        return f"aws:{self.secret_id}@{self.version_id[:8]}" if self.version_id else f"aws:{self.secret_id}"
+
 
 class FallbackSource(NamedTuple):
     """A secret failed; the value is the next one down the priority."""
