@@ -71,10 +71,10 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         sys.exit(returned if isinstance(returned, int) else 0)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
-    except click.ClickException as usage:
-        if sys.stderr is not None:
-            usage.show()
-        sys.exit(usage.exit_code)
+    except click.ClickException as usage:  # one style for every error: calitho-env: error: ...
+        command = usage.ctx.command_path if isinstance(usage, click.UsageError) and usage.ctx else None
+        hint = f"see `{command} --help`" if command else None
+        _report(state, "usage_error", usage.format_message(), usage.exit_code, hint=hint)
     except click.Abort:
         _report(state, "aborted", "aborted", EXIT_FAILURE)
     except Interrupted as stop:

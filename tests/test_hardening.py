@@ -119,7 +119,7 @@ def test_no_value_is_ever_written_into_a_comment(cli: Cli, project: Path, tmp_pa
 def test_a_failed_write_leaves_no_temporary_and_temporaries_match_env_ignore_rules(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from calitho_env.admin import envfile_editor
+    from calitho_env.core import atomic_write
 
     seen: list[str] = []
 
@@ -129,7 +129,7 @@ def test_a_failed_write_leaves_no_temporary_and_temporaries_match_env_ignore_rul
 
     monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(OSError, match="No space"):
-        envfile_editor.write_atomically(tmp_path / ".env", b"A=1\n", 0o600)
+        atomic_write.write_atomically(tmp_path / ".env", b"A=1\n", 0o600)
     assert len(seen) == 1
     assert seen[0].startswith(".env.tmp-")  # covered by a `.env*` ignore rule
     assert list(tmp_path.iterdir()) == []

@@ -187,7 +187,7 @@ def test_provenance_names_the_secret_and_its_version(
 ) -> None:
     write(project / ".env", SEED_ENV + "PLAIN=1\n")
     version = secretsmanager.describe_secret(SecretId="calitho-suite/redis")["VersionIdsToStages"]
-    table = cli("print", "--format", "table", env=prod_env).stdout
+    table = cli("print", "--format", "table", "--wide", env=prod_env).stdout
     rows = {line.split()[0]: line.split()[1] for line in table.splitlines()[1:]}
     assert rows["REDIS_URL"] == f"aws:calitho-suite/redis@{next(iter(version))}"
     assert rows["PLAIN"] == "file:.env:7"

@@ -53,7 +53,7 @@ def test_a_reference_honours_the_version_id(
     cli: Cli, project: Path, prod_env: dict[str, str], versioned: dict[str, str]
 ) -> None:
     write(project / ".env", f"OLD={versioned['arn']}:DATABASE_URL::{versioned['previous']}\n")
-    result = cli("print", "--format", "table", env=prod_env)
+    result = cli("print", "--format", "table", "--wide", env=prod_env)
     assert result.stdout.split("\n")[1].split()[:2] == ["OLD", f"aws:{versioned['arn']}@{versioned['previous']}"]
     assert cli("run", "--", *DUMP_ENV, env=prod_env).child_env()["OLD"] == "postgres://old"
 
@@ -69,7 +69,7 @@ def test_a_reference_that_fails_falls_back_to_the_next_value_down(
     assert child["DATABASE_URL"] == "postgres://file"
     assert "ONLY_REFERENCE" not in child
     assert "ResourceNotFoundException" in result.stderr
-    table = cli("print", "--format", "table", env=prod_env).stdout
+    table = cli("print", "--format", "table", "--wide", env=prod_env).stdout
     assert "fallback:file:.env:1" in table
 
 

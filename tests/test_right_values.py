@@ -58,7 +58,7 @@ def test_batch_never_gives_a_secret_the_values_of_one_whose_name_it_prefixes(
     assert result.returncode == 0, result.stderr
     values = json.loads(result.stdout)
     assert (values["WHO"], values["WHO_ADMIN"]) == ("app", "admin")
-    table = cli("print", "--batch", "--format", "table", "WHO", env=production(proxy.url, tmp_path)).stdout
+    table = cli("print", "--batch", "--format", "table", "--wide", "WHO", env=production(proxy.url, tmp_path)).stdout
     assert f"aws:{PARTIAL}calitho/app@" in table
     assert "app-admin" not in table
 

@@ -171,15 +171,17 @@ def test_the_interactive_session_reads_values_hidden_in_a_terminal(
     session.logfile_read = _Recorder(transcript)
     session.expect_exact("Secret name for DATABASE_URL [calitho-suite/database]: ")
     session.sendline("")
-    session.expect_exact("DATABASE_URL (input hidden; Enter keeps the value from the env files): ")
-    session.sendline("")  # keeps the env file's value
+    session.expect_exact("DATABASE_URL (input hidden; Enter takes the value from file:.env:1): ")
+    session.sendline("")  # takes the env file's value
     session.expect_exact("Secret name for NEXTAUTH_SECRET [calitho-suite/nextauth]: ")
     session.sendline("team/nextauth")
     session.expect_exact("Generate a new NEXTAUTH_SECRET? [Y/n]: ")
     session.sendline("y")
     session.expect_exact("Secret name for REDIS_URL [calitho-suite/redis]: ")
     session.sendline("")
-    session.expect_exact("REDIS_URL (input hidden; Enter keeps the secret's current value): ")
+    session.expect_exact("REDIS_URL (input hidden; Enter skips it): ")  # no value offered, no secret yet
+    session.sendline("redis://typed-hidden-value:6379")
+    session.expect_exact("Repeat REDIS_URL: ")  # hidden input is typed twice
     session.sendline("redis://typed-hidden-value:6379")
     session.expect_exact("move the development values to .env.development? [Y/n]: ")
     session.sendline("y")

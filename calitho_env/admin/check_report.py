@@ -97,7 +97,7 @@ def build_check_report(settings: Settings, environ: Mapping[str, str]) -> CheckR
             "`calitho-env check --mode production` checks what production loads"
         )
         used_by = {}  # development checks what development uses, and that calls no AWS
-    lookups = _look_at_aws(report, list(used_by), settings.timeout) if used_by else []
+    lookups = _look_at_aws(report, list(used_by), settings) if used_by else []
     references: dict[SecretRequest, list[SecretReference]] = {}
     for reference in configuration.references:
         references.setdefault(reference.request, []).append(reference)
@@ -109,12 +109,13 @@ def build_check_report(settings: Settings, environ: Mapping[str, str]) -> CheckR
     return report
 
 
-def _look_at_aws(report: CheckReport, requests: list[SecretRequest], timeout: float) -> list[SecretLookup]:
+def _look_at_aws(report: CheckReport, requests: list[SecretRequest], settings: Settings) -> list[SecretLookup]:
     from calitho_env.aws.deadline import call_all  # check pays for botocore only when there are secrets
     from calitho_env.aws.secretsmanager import look_up_secrets
     from calitho_env.aws.session import AwsSession
 
-    session = AwsSession(timeout, workers=len(requests) + 1)
+    timeout = settings.timeout
+    session = AwsSession(timeout, region=settings.region, workers=len(requests) + 1, profile=settings.profile)
     report.region = session.region
     for override in endpoint_overrides(os.environ):
         report.endpoints[override.variable] = override.url

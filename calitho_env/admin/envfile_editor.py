@@ -11,12 +11,11 @@ file exactly; only the bindings being set or moved change.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from calitho_env.core.atomic_write import write_atomically
 from calitho_env.core.dotenv_syntax import parse_stream
 from calitho_env.errors import ConfigurationError
 
@@ -137,23 +136,3 @@ def _replace(path: Path, text: str, mode: int) -> EditedFile:
         write_atomically(backup, original, 0o600)
     write_atomically(path, text.encode("utf-8"), mode)
     return EditedFile(path, backup)
-
-
-def write_atomically(path: Path, data: bytes, mode: int) -> None:
-    """Write a new file beside `path`, then rename it over `path`.
-
-    The temporary file is made with O_EXCL | O_NOFOLLOW and mode 0600 (mkstemp), named
-    `NAME.tmp-XXXXXXXX` so the ignore rules that cover NAME (`.env*`) cover it too, and removed on
-    every failure. The rename replaces a link at `path` itself, never the file it points to.
-    """
-    descriptor, temporary = tempfile.mkstemp(prefix=f"{path.name}.tmp-", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

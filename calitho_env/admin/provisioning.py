@@ -16,9 +16,8 @@ import secrets
 import string
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from calitho_env.core.bindings import require_valid
 from calitho_env.errors import AwsError, CalithoError, ConfigurationError
@@ -39,14 +38,15 @@ class Change(Enum):
     UPDATED = "updated"
     UNCHANGED = "unchanged"
     KEPT = "kept (holds a different value; not replaced)"
+    DECLINED = "kept (you chose not to replace its value)"
     MISSING = "skipped (no value given, and the secret holds none)"
 
 
-@dataclass(frozen=True)
-class Upsert:
+class Upsert(NamedTuple):
     secret_id: str
     change: Change
     version_id: str | None = None
+    arn: str | None = None
 
 
 def generate_value(length: int = 48) -> str:
@@ -64,6 +64,7 @@ class JsonObject:
     """A secret's JSON object as text, with where each top-level value stands in it."""
 
     def __init__(self, secret_id: str, text: str | None) -> None:
+        self.secret_id = secret_id
         self.text = text or ""
         self.values: dict[str, str] = {}  # key -> its value's JSON text
         self._spans: dict[str, tuple[int, int]] = {}
@@ -102,6 +103,13 @@ class JsonObject:
     def holds(self, key: str, value: str) -> bool:
         return key in self.values and _DECODER.decode(self.values[key]) == value
 
+    def with_keys(self, changes: Mapping[str, str]) -> str:
+        """The text with each key set; every other byte as it was."""
+        text = self.text
+        for key, value in changes.items():
+            text = JsonObject(self.secret_id, text).with_key(key, value)
+        return text
+
     def with_key(self, key: str, value: str) -> str:
         """The text with `key` set to `value`; every other byte as it was."""
         encoded = json.dumps(value, ensure_ascii=False)
@@ -114,12 +122,12 @@ class JsonObject:
         return self.text[:last] + f", {json.dumps(key)}: {encoded}" + self.text[last:]
 
 
-def write_key(store: SecretStore, secret_id: str, stored: StoredSecret, key: str, value: str) -> str:
-    """Make a version of `stored` with `key` set the current one, unless another writer got there first.
+def write_keys(store: SecretStore, secret_id: str, stored: StoredSecret, changes: Mapping[str, str]) -> str:
+    """Make a version of `stored` with `changes` applied the current one, unless another writer got there first.
 
     The new version is put under a label of our own, then AWSCURRENT is moved to it from the
     version we read: that move fails if AWSCURRENT has moved on, and then we read the newer
-    version and apply the key to it instead. No writer's version is ever replaced unseen.
+    version and apply the changes to it instead. No writer's version is ever replaced unseen.
     """
     for attempt in range(WRITE_ATTEMPTS):
         if attempt:  # writers that collided must not collide again in step
@@ -128,7 +136,8 @@ def write_key(store: SecretStore, secret_id: str, stored: StoredSecret, key: str
             if latest is None:
                 break
             stored = latest
-        version = store.put(secret_id, JsonObject(secret_id, stored.secret_string).with_key(key, value), PENDING)
+        text = JsonObject(secret_id, stored.secret_string).with_keys(changes)
+        version = store.put(secret_id, text, PENDING)
         if store.move_stage(secret_id, "AWSCURRENT", version, stored.version_id):
             store.move_stage(secret_id, PENDING, None, version)  # tidy up; gone already if another writer took it
             return version
@@ -141,27 +150,25 @@ def write_key(store: SecretStore, secret_id: str, stored: StoredSecret, key: str
 def upsert(
     store: SecretStore,
     secret_id: str,
-    key: str,
-    value: str | None,
+    stored: StoredSecret | None,
+    values: Mapping[str, str | None],
     description: str,
     *,
     kms_key_id: str | None,
     tags: Mapping[str, str],
-    may_replace: Callable[[], bool],
+    may_replace: Callable[[str], bool],
 ) -> Upsert:
-    """Create the secret, or set `key` in its JSON object (other keys kept); ask before replacing a value.
+    """Create the secret, or set these keys in its JSON object (other keys kept); ask before replacing a value.
 
-    `value` None means "keep what the secret holds", so a second run with the values
-    already migrated out of .env changes nothing.
+    A value None means "keep what the secret holds", so a second run with the values already
+    migrated out of .env changes nothing. `stored` is what the caller read of the secret.
     """
-    stored = store.read(secret_id)
-    current = JsonObject(secret_id, stored.secret_string) if stored is not None else None
-    if value is None:
-        held = current is not None and key in current.values
-        return Upsert(secret_id, Change.UNCHANGED if held else Change.MISSING)
-    if stored is None or current is None:
+    given = {key: value for key, value in values.items() if value is not None}
+    if stored is None:
+        if not given:
+            return Upsert(secret_id, Change.MISSING)
         try:
-            version = store.create(secret_id, json.dumps({key: value}), description, kms_key_id, tags)
+            version, arn = store.create(secret_id, json.dumps(given), description, kms_key_id, tags)
         except AwsError as error:
             if error.code != "ResourceExistsException":
                 raise
@@ -169,16 +176,22 @@ def upsert(
                 f"secret {secret_id} was created by another run while this one was creating it; nothing was written",
                 hint="run setup again: it will update the secret that now exists",
             ) from None
-        return Upsert(secret_id, Change.CREATED, version)
+        return Upsert(secret_id, Change.CREATED, version, arn)
+    current = JsonObject(secret_id, stored.secret_string)
+    if any(key not in current.values for key, value in values.items() if value is None):
+        return Upsert(secret_id, Change.MISSING, arn=stored.arn)
     if tags:
         store.tag(secret_id, tags)
-    if current.holds(key, value):
-        return Upsert(secret_id, Change.UNCHANGED)
-    if key in current.values and not may_replace():
-        return Upsert(secret_id, Change.KEPT)
+    changes = {key: value for key, value in given.items() if not current.holds(key, value)}
+    if not changes:
+        return Upsert(secret_id, Change.UNCHANGED, arn=stored.arn)
+    held = [key for key in changes if key in current.values]
+    declined = [key for key in held if not may_replace(key)]
+    if declined:
+        return Upsert(secret_id, Change.KEPT, arn=stored.arn)
     if kms_key_id:
         store.set_kms_key(secret_id, kms_key_id)
-    return Upsert(secret_id, Change.UPDATED, write_key(store, secret_id, stored, key, value))
+    return Upsert(secret_id, Change.UPDATED, write_keys(store, secret_id, stored, changes), stored.arn)
 
 
 def rotate_key(store: SecretStore, secret_id: str, key: str, value: str) -> str:
@@ -193,4 +206,4 @@ def rotate_key(store: SecretStore, secret_id: str, key: str, value: str) -> str:
             f"secret {secret_id} has no key {key}; rotate changes an existing key "
             f"(keys: {', '.join(sorted(current.values))})"
         )
-    return write_key(store, secret_id, stored, key, value)
+    return write_keys(store, secret_id, stored, {key: value})

@@ -109,7 +109,13 @@ def credentials_failure(failure: FetchFailure, timeout: float) -> FetchFailure:
     return FetchFailure("CredentialRetrievalError", f"{failure.code}: {failure.message}")
 
 
-def fetch_secrets(requests: Sequence[SecretRequest], timeout: float, batch: bool = False) -> list[FetchResult]:
+def fetch_secrets(
+    requests: Sequence[SecretRequest],
+    timeout: float,
+    batch: bool = False,
+    region: str | None = None,
+    profile: str | None = None,
+) -> list[FetchResult]:
     """Every request at once, all within `timeout`, with one shared client.
 
     One GetSecretValue per secret; with `batch`, one BatchGetSecretValue per 20 (opt-in: that API
@@ -118,7 +124,7 @@ def fetch_secrets(requests: Sequence[SecretRequest], timeout: float, batch: bool
     """
     groups = _groups(requests, batch)
     workers = min(len(groups), MAX_WORKERS)
-    session = AwsSession(timeout, workers=workers)
+    session = AwsSession(timeout, region=region, workers=workers, profile=profile)
     started = time.monotonic()
     # Credentials first, on their own: a hanging container endpoint or credential_process is then
     # reported as what it is, not as Secrets Manager being unreachable.
@@ -155,6 +161,7 @@ def fetch_secrets(requests: Sequence[SecretRequest], timeout: float, batch: bool
 class StoredSecret(NamedTuple):
     secret_string: str | None  # None when the secret is binary
     version_id: str
+    arn: str
 
 
 class SecretStore:
@@ -197,22 +204,23 @@ class SecretStore:
                 if error_code(error) == "ResourceNotFoundException":
                     return None
                 raise
-            return StoredSecret(response.get("SecretString"), response["VersionId"])
+            return StoredSecret(response.get("SecretString"), response["VersionId"], response["ARN"])
 
         return self._call(f"reading {secret_id}", get)
 
     def create(
         self, name: str, secret_string: str, description: str, kms_key_id: str | None, tags: Mapping[str, str]
-    ) -> str:
+    ) -> tuple[str, str]:
+        """The new secret's version id and ARN."""
         extra: dict[str, Any] = {"KmsKeyId": kms_key_id} if kms_key_id else {}
         if tags:
             extra["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
-        return self._call(
-            f"creating {name}",
-            lambda: self._client.create_secret(Name=name, Description=description, SecretString=secret_string, **extra)[
-                "VersionId"
-            ],
-        )
+
+        def create() -> tuple[str, str]:
+            answer = self._client.create_secret(Name=name, Description=description, SecretString=secret_string, **extra)
+            return answer["VersionId"], answer["ARN"]
+
+        return self._call(f"creating {name}", create)
 
     def put(self, secret_id: str, secret_string: str, stage: str = "AWSCURRENT") -> str:
         return self._call(

@@ -46,8 +46,12 @@ class KnownServicesLoader(Loader):
 
 
 class AwsSession:
-    def __init__(self, timeout: float, region: str | None = None, workers: int = 10) -> None:
+    def __init__(
+        self, timeout: float, region: str | None = None, workers: int = 10, profile: str | None = None
+    ) -> None:
         self._session = botocore.session.get_session()
+        if profile:
+            self._session.set_config_variable("profile", profile)
         data_path = cast("str | None", self._session.get_config_variable("data_path")) or ""
         extra_paths = [os.path.expanduser(os.path.expandvars(p)) for p in data_path.split(os.pathsep) if p]
         self._session.register_component("data_loader", KnownServicesLoader(extra_search_paths=extra_paths))
@@ -63,7 +67,8 @@ class AwsSession:
 
     @functools.cached_property
     def region(self) -> str | None:
-        """--region, else AWS_REGION (as ECS and the other SDKs set it), else botocore's own lookup."""
+        """--region, else AWS_REGION (as ECS and the other SDKs set it), else botocore's own lookup
+        (AWS_DEFAULT_REGION, the profile's region)."""
         configured = cast("str | None", self._session.get_config_variable("region"))
         return self._region or os.environ.get("AWS_REGION") or configured
 

@@ -8,13 +8,15 @@ from typing import Any
 
 import click
 
+from calitho_env.admin.check_report import STS_TIMEOUT
 from calitho_env.admin.iam_policy import policy
 from calitho_env.admin.seed_secrets import SEED_SECRETS
-from calitho_env.commands.options import output_options, resolution_options, settings_from
+from calitho_env.commands.options import aws_options, output_options, settings_from, source_options
 from calitho_env.commands.state import state_of
 from calitho_env.core.fetched import FetchFailure, sts_hint
 from calitho_env.core.resolution import read_configuration
 from calitho_env.core.secret_requests import SecretRequest
+from calitho_env.core.settings import Settings
 from calitho_env.errors import ConfigurationError
 
 
@@ -28,34 +30,33 @@ from calitho_env.errors import ConfigurationError
     show_default=True,
     help="run: read the secrets; setup: also create, update and tag them (setup, rotate).",
 )
-@click.option("--region", help="Region for secrets given by name (default: AWS_REGION or the profile's).")
-@resolution_options
+@click.option(
+    "--batch", is_flag=True, help="Also allow BatchGetSecretValue, for run --batch (also CALITHO_ENV_BATCH=1)."
+)
+@source_options
+@aws_options("Seconds for the STS call that finds the account")
 @output_options
 @click.pass_context
-def iam_policy_command(
-    ctx: click.Context, /, account: str | None, purpose: str, region: str | None, **options: Any
-) -> None:
-    """Print the IAM policy that run (or setup) needs for the configured secrets."""
+def iam_policy_command(ctx: click.Context, /, account: str | None, purpose: str, **options: Any) -> None:
+    """Print the least-privilege IAM policy that run (or setup) needs for the configured secrets."""
     settings = settings_from(options)
     requests = list(read_configuration(settings, os.environ, references=settings.references).used_by())
     if not requests and purpose == "setup":
         requests = [SecretRequest(seed.default_name) for seed in SEED_SECRETS]
     if not requests:
         raise ConfigurationError("no secrets are configured", hint="add AWS_SECRET_<NAME>=<secret-id> to .env")
-    region, account = _region_and_account(ctx, region, account, settings.timeout)
+    region, account = _region_and_account(ctx, settings, account)
     click.echo(json.dumps(policy(requests, region, account, purpose, settings.batch), indent=2))
 
 
-def _region_and_account(
-    ctx: click.Context, region: str | None, account: str | None, timeout: float
-) -> tuple[str | None, str]:
+def _region_and_account(ctx: click.Context, settings: Settings, account: str | None) -> tuple[str | None, str]:
     from calitho_env.aws.deadline import call_all
     from calitho_env.aws.session import AwsSession
 
-    session = AwsSession(min(timeout, 5.0), region=region)
+    session = AwsSession(settings.timeout, region=settings.region, profile=settings.profile)
     if account:
         return session.region, account
-    (identity,) = call_all([lambda: session.sts().get_caller_identity()], min(timeout, 5.0))
+    (identity,) = call_all([lambda: session.sts().get_caller_identity()], min(settings.timeout, STS_TIMEOUT))
     if isinstance(identity, FetchFailure):
         state_of(ctx).reporter.warning(
             "account_unknown",

@@ -60,14 +60,21 @@ def output_options(function: F) -> F:
     return function
 
 
-def resolution_options(function: F) -> F:
-    """Everything that decides what `resolve` returns."""
-    for decorator in reversed(
+def _apply(function: F, decorators: list[Callable[[F], F]]) -> F:
+    for decorator in reversed(decorators):
+        function = decorator(function)
+    return function
+
+
+def source_options(function: F) -> F:
+    """Which env files are read, in which mode, and whether ARN values are references."""
+    return _apply(
+        function,
         [
             click.option(
                 "--mode",
                 metavar="[development|production|test]",
-                help="Overrides CALITHO_ENV_MODE and NODE_ENV (default: development).",
+                help="The mode (default: CALITHO_ENV_MODE, else NODE_ENV, else development).",
             ),
             click.option(
                 "--dir",
@@ -83,10 +90,39 @@ def resolution_options(function: F) -> F:
                 help="Read this file instead of the cascade; repeatable, a later file overrides.",
             ),
             click.option(
-                "--timeout",
-                type=click.FloatRange(min=0, min_open=True, max=3600),
-                help="Seconds for all of AWS: credentials, retries, requests (default 10).",
+                "--no-references",
+                is_flag=True,
+                help="Pass ARN values on as they are instead of resolving them; also CALITHO_ENV_REFERENCES=0.",
             ),
+        ],
+    )
+
+
+def aws_options(timeout_help: str) -> Callable[[F], F]:
+    """--region, --profile and --timeout, the same on every command that talks to AWS."""
+
+    def decorate(function: F) -> F:
+        return _apply(
+            function,
+            [
+                click.option("--region", help="AWS region (default: AWS_REGION, else the profile's); an ARN's wins."),
+                click.option("--profile", help="AWS profile of ~/.aws/config (default: AWS_PROFILE, else default)."),
+                click.option(
+                    "--timeout",
+                    type=click.FloatRange(min=0, min_open=True, max=3600),
+                    help=timeout_help + " (default 10; also CALITHO_ENV_TIMEOUT).",
+                ),
+            ],
+        )
+
+    return decorate
+
+
+def resolution_options(function: F) -> F:
+    """Everything that decides what `resolve` returns."""
+    function = _apply(
+        function,
+        [
             click.option(
                 "--fallback",
                 type=click.Choice(["all", "environment", "none"]),
@@ -109,11 +145,6 @@ def resolution_options(function: F) -> F:
                 help="Fetch with BatchGetSecretValue, 20 secrets a call (opt-in; also CALITHO_ENV_BATCH=1).",
             ),
             click.option(
-                "--no-references",
-                is_flag=True,
-                help="Pass ARN values on as they are instead of resolving them; also CALITHO_ENV_REFERENCES=0.",
-            ),
-            click.option(
                 "--allow-key",
                 "allowed_keys",
                 multiple=True,
@@ -128,24 +159,27 @@ def resolution_options(function: F) -> F:
                 metavar="NAME",
                 help="Fail (exit 78) unless NAME is set and non-empty; repeatable; also CALITHO_ENV_REQUIRE=A,B.",
             ),
-        ]
-    ):
-        function = decorator(function)
-    return function
+        ],
+    )
+    function = aws_options("Seconds for all of AWS: credentials, retries, requests")(function)
+    return source_options(function)
 
 
 def settings_from(options: dict[str, Any]) -> Settings:
+    """Settings from whichever of the shared options the command has."""
     return build_settings(
         os.environ,
-        mode=options["mode"],
-        directory=options["directory"],
-        env_files=options["env_files"],
-        timeout=options["timeout"],
-        fallback=options["fallback"],
-        no_fallback=options["no_fallback"],
-        preserve_env=options["preserve_env"],
-        required=options["required"],
-        batch=options["batch"],
-        no_references=options["no_references"],
-        allowed_keys=options["allowed_keys"],
+        mode=options.get("mode"),
+        directory=options.get("directory"),
+        env_files=options.get("env_files", ()),
+        timeout=options.get("timeout"),
+        fallback=options.get("fallback"),
+        no_fallback=options.get("no_fallback", False),
+        preserve_env=options.get("preserve_env", False),
+        required=options.get("required", ()),
+        batch=options.get("batch", False),
+        no_references=options.get("no_references", False),
+        allowed_keys=options.get("allowed_keys", ()),
+        region=options.get("region"),
+        profile=options.get("profile"),
     )

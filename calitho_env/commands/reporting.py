@@ -33,6 +33,8 @@ def resolve_and_report(ctx: click.Context, settings: Settings) -> Resolution:
                 )
     for path in resolution.files_read:
         reporter.info("env_file_read", f"read {path}", path=str(path))
+    for path in resolution.files_missing:
+        reporter.info("env_file_missing", f"looked for {path}: not found", path=str(path))
     for fetch in resolution.fetches:
         if (secret := fetch.secret) is not None:
             reporter.info(

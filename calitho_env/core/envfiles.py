@@ -53,6 +53,7 @@ class EnvFileLayer(NamedTuple):
     bindings: dict[str, Binding]
     files_read: tuple[Path, ...]
     warnings: tuple[str, ...]
+    files_missing: tuple[Path, ...] = ()  # cascade files looked for and not found
 
 
 def cascade(directory: Path, mode: Mode) -> list[Path]:
@@ -71,7 +72,8 @@ def load_env_files(settings: Settings, environ: Mapping[str, str]) -> EnvFileLay
     else:
         by_priority = cascade(settings.directory, settings.mode.mode)
         texts = [(path, _read(path, must_exist=False)) for path in by_priority]
-    return _merge([(path, text) for path, text in texts if text is not None], environ)
+    layer = _merge([(path, text) for path, text in texts if text is not None], environ)
+    return layer._replace(files_missing=tuple(path for path, text in texts if text is None))
 
 
 def _merge(files: list[tuple[Path, str]], environ: Mapping[str, str]) -> EnvFileLayer:

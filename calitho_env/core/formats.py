@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from calitho_env.core.bindings import Binding
+from calitho_env.core.bindings import Binding, SecretSource
+from calitho_env.core.secret_requests import is_mapping_name
 from calitho_env.errors import ConfigurationError
 
-FORMATS = ("dotenv", "json", "shell", "table")
+FORMATS = ("dotenv", "json", "shell", "docker", "table")
+TABLE_WIDTH = 80
 MASK = "********"
 
 
@@ -16,14 +18,16 @@ def masked(value: str) -> str:
     return MASK if value else ""
 
 
-def render(bindings: Sequence[Binding], format_name: str, mask: bool) -> str:
+def render(bindings: Sequence[Binding], format_name: str, mask: bool, wide: bool = False) -> str:
     if format_name == "table":
-        return _table(bindings)
+        return _table(bindings, wide)
     values = [(b.name, masked(b.value) if mask else b.value) for b in bindings]
     if format_name == "json":
         return json.dumps(dict(values), ensure_ascii=False, indent=2) + "\n"
     if format_name == "shell":
         return "".join(f"export {name}={shell_quote(value)}\n" for name, value in values)
+    if format_name == "docker":
+        return "".join(f"{name}={docker_value(name, value)}\n" for name, value in values)
     return "".join(f"{name}={dotenv_quote(name, value)}\n" for name, value in values)
 
 
@@ -59,6 +63,30 @@ def dotenv_quote(name: str, value: str) -> str:
     )
 
 
+def docker_value(name: str, value: str) -> str:
+    """`docker run --env-file` and `kubectl create secret --from-env-file` take everything after the
+    first '=' as it is, up to the end of the line: no quotes, no escapes. A line break cannot be
+    carried, nor a CR (their line reader drops one at the end), nor bytes that are not UTF-8."""
+    if "\n" in value or "\r" in value:
+        reason = "a line break"
+    elif not _is_utf8(value):
+        reason = "bytes that are not UTF-8"
+    else:
+        return value
+    raise ConfigurationError(
+        f"the value of {name} holds {reason}, which docker and kubectl env files cannot carry",
+        hint="use --format json (e.g. kubectl create secret generic --from-file) for this variable",
+    )
+
+
+def _is_utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a byte inherited as a surrogate escape
+        return False
+    return True
+
+
 def _is_edge_space(char: str) -> bool:
     """Whitespace that python-dotenv (str.isspace) or JavaScript's trim() would strip."""
     return char.isspace() or char == "\ufeff"
@@ -71,9 +99,38 @@ def printable(text: str) -> str:
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
-def _table(bindings: Sequence[Binding]) -> str:
+def _table(bindings: Sequence[Binding], wide: bool) -> str:
+    """NAME, SOURCE, VALUE for people: values masked (a mapping shows its secret id, which is no
+    secret), version ids short and the SOURCE column cut to fit 80 columns unless `wide`."""
     rows = [("NAME", "SOURCE", "VALUE")] + [
-        (printable(b.name), printable(str(b.source)), printable(masked(b.value))) for b in bindings
+        (
+            printable(b.name),
+            printable(_source(b, wide)),
+            printable(b.value if is_mapping_name(b.name) else masked(b.value)),
+        )
+        for b in bindings
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(2)]
-    return "".join(f"{n:<{widths[0]}}  {s:<{widths[1]}}  {v}".rstrip() + "\n" for n, s, v in rows)
+    name_width = max(len(row[0]) for row in rows)
+    source_width = max(len(row[1]) for row in rows)
+    if not wide:
+        value_width = max(len(row[2]) for row in rows)
+        source_width = max(min(source_width, TABLE_WIDTH - name_width - value_width - 4), 16)
+    lines = [f"{n:<{name_width}}  {_cut(s, source_width, wide):<{source_width}}  {v}".rstrip() for n, s, v in rows]
+    return "".join(line + "\n" for line in lines)
+
+
+def _shown_value(binding: Binding) -> str:
+    return binding.value if is_mapping_name(binding.name) else masked(binding.value)
+
+
+def _source(binding: Binding, wide: bool) -> str:
+    source = binding.source
+    return source.short() if isinstance(source, SecretSource) and not wide else str(source)
+
+
+def _cut(text: str, width: int, wide: bool) -> str:
+    """Keep both ends of a long source (the scheme and the file name or version): `file:/srv/…/.env:3`."""
+    if wide or len(text) <= width:
+        return text
+    keep = width - 1
+    return text[: keep - keep // 2] + "…" + text[len(text) - keep // 2 :]

@@ -91,6 +91,7 @@ class Resolution(NamedTuple):
     variables: Mapping[str, Binding]  # the whole child environment
     injected: tuple[str, ...]  # what env files, mappings and references define (what `print` shows)
     files_read: tuple[Path, ...]
+    files_missing: tuple[Path, ...]
     mappings: tuple[SecretMapping, ...]
     references: tuple[SecretReference, ...]
     fetches: tuple[FetchResult, ...]
@@ -110,11 +111,11 @@ class Resolution(NamedTuple):
         return counts
 
 
-def _aws_fetcher(batch: bool) -> SecretFetcher:
+def _aws_fetcher(settings: Settings) -> SecretFetcher:
     def fetch(requests: Sequence[SecretRequest], timeout: float) -> list[FetchResult]:
         from calitho_env.aws.secretsmanager import fetch_secrets  # only production pays for importing botocore
 
-        return fetch_secrets(requests, timeout, batch)
+        return fetch_secrets(requests, timeout, settings.batch, settings.region, settings.profile)
 
     return fetch
 
@@ -136,7 +137,7 @@ def resolve(settings: Settings, environ: Mapping[str, str], fetch: SecretFetcher
             )
         )
     elif requests:
-        fetches = tuple((fetch or _aws_fetcher(settings.batch))(requests, settings.timeout))
+        fetches = tuple((fetch or _aws_fetcher(settings))(requests, settings.timeout))
         layers = secret_layers(configuration, fetches, settings)
         notices += layers.notices
         unset = layers.unset
@@ -147,6 +148,7 @@ def resolve(settings: Settings, environ: Mapping[str, str], fetch: SecretFetcher
         variables=MappingProxyType(dict(variables)),
         injected=tuple(dict.fromkeys(injected)),
         files_read=configuration.files.files_read,
+        files_missing=configuration.files.files_missing,
         mappings=tuple(configuration.mappings),
         references=tuple(configuration.references),
         fetches=fetches,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -41,9 +42,11 @@ def choose_mode(flag: str | None, environ: Mapping[str, str]) -> ModeChoice:
         try:
             return ModeChoice(Mode(raw.strip().lower()), origin)
         except ValueError:
+            shown = repr(raw) if re.fullmatch(r"[A-Za-z0-9_.-]{1,40}", raw) else "a value"
             raise ConfigurationError(
-                f"{origin} is {raw!r}, which is not a mode",
-                hint="use development, production or test",
+                f"{origin} is {shown}, which is not a mode (development, production, test)",
+                hint="choose the mode with --mode or CALITHO_ENV_MODE (which win over NODE_ENV); a stage such as "
+                "staging is production with its own secrets: README, Staging",
             ) from None
     return ModeChoice(Mode.DEVELOPMENT, "default")
 
@@ -67,6 +70,8 @@ class Settings(NamedTuple):
     batch: bool = False  # BatchGetSecretValue, 20 secrets a call (opt-in)
     references: bool = True  # ARN values are secret references (production only)
     allowed_keys: frozenset[str] = frozenset()  # protected names a secret may set on purpose
+    region: str | None = None  # --region; None: the SDK's own (AWS_REGION, the profile's)
+    profile: str | None = None  # --profile; None: the SDK's own (AWS_PROFILE)
 
 
 def build_settings(
@@ -83,6 +88,8 @@ def build_settings(
     batch: bool = False,
     no_references: bool = False,
     allowed_keys: Sequence[str] = (),
+    region: str | None = None,
+    profile: str | None = None,
 ) -> Settings:
     """Combine flags with the CALITHO_ENV_* variables of the process environment."""
     references = not no_references and environ.get("CALITHO_ENV_REFERENCES", "1").strip().lower() not in _FALSE_WORDS
@@ -97,6 +104,8 @@ def build_settings(
         batch=batch or environ.get("CALITHO_ENV_BATCH", "").strip().lower() in ("1", "true", "yes", "on"),
         references=references,
         allowed_keys=frozenset(_names(allowed_keys, environ, "CALITHO_ENV_ALLOW_KEYS")),
+        region=region or None,
+        profile=profile or None,
     )
 
 
@@ -137,7 +146,7 @@ def _timeout_from(environ: Mapping[str, str]) -> float:
         value = -1.0
     if not 0 < value <= 3600:
         raise ConfigurationError(
-            f"CALITHO_ENV_TIMEOUT is {raw!r}, which is not a number of seconds",
+            "CALITHO_ENV_TIMEOUT is not a number of seconds",
             hint="use a number between 0 and 3600, e.g. 10",
         )
     return value
