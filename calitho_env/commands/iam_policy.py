@@ -20,7 +20,7 @@ from calitho_env.core.settings import Settings
 from calitho_env.errors import ConfigurationError
 
 
-@click.command("iam-policy")
+@click.command("iam-policy", short_help="Print the least-privilege IAM policy for the configured secrets.")
 @click.option("--account", help="The AWS account id (default: STS GetCallerIdentity, else '*').")
 @click.option(
     "--for",

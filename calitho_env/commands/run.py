@@ -13,6 +13,7 @@ from calitho_env.core.execution import exec_command
 
 @click.command(
     "run",
+    short_help="Resolve the variables, then become COMMAND (exec; --watch: supervise it).",
     context_settings={"allow_interspersed_args": False},  # after COMMAND, every word is its argument
 )
 @resolution_options

@@ -144,9 +144,9 @@ def setup_command(
             tags=tags,
             may_replace=_replace_question(name, overwrite, interactive, store),
         )
-        results.append((secret, result))
         if interactive and result.change is Change.KEPT:
             result = result._replace(change=Change.DECLINED)  # asked, and answered no: a choice
+        results.append((secret, result))
         used = [f"{key} from {offered[key].source}" for key in secret.keys if values[key] and key in offered]
         version = f" (version {result.version_id})" if result.version_id else ""
         click.echo(f"{name}: {result.change.value}{version}" + "".join(f"; {u}" for u in used), err=True)
