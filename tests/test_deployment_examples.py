@@ -11,8 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
-from tests.harness import Cli, Create, aws_env, base_env
+from bench.aws_proxy import AwsProxy
+from tests.harness import DUMP_ENV, Cli, Create, aws_env, base_env
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -117,3 +119,59 @@ def test_the_api_worker_exits_78_when_a_variable_is_missing(project: Path, tmp_p
     )
     assert completed.returncode == 78
     assert "DATABASE_URL" in completed.stdout
+
+
+def manifest_environment() -> dict[str, str]:
+    """The Deployment's container env, as Kubernetes gives it to the process."""
+    documents = list(yaml.safe_load_all((EXAMPLES / "kubernetes" / "deployment.yaml").read_text()))
+    deployment = next(d for d in documents if d["kind"] == "Deployment")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    return {item["name"]: str(item["value"]) for item in container["env"]}
+
+
+def test_on_eks_with_irsa_the_pod_gets_its_secrets_through_web_identity(
+    cli: Cli, tmp_path: Path, proxy: AwsProxy, suite_secrets: None
+) -> None:
+    """What EKS injects for IAM roles for service accounts: a role ARN and a projected token file."""
+    documents = list(yaml.safe_load_all((EXAMPLES / "kubernetes" / "deployment.yaml").read_text()))
+    account = next(d for d in documents if d["kind"] == "ServiceAccount")
+    token = tmp_path / "eks.amazonaws.com" / "serviceaccount" / "token"
+    token.parent.mkdir(parents=True)
+    token.write_text("eyJhbGciOiJSUzI1NiJ9.projected-service-account-token.signature")
+    env = base_env(
+        tmp_path,
+        {
+            **manifest_environment(),
+            "AWS_ROLE_ARN": account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+            "AWS_WEB_IDENTITY_TOKEN_FILE": str(token),
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER": proxy.url,
+            "AWS_ENDPOINT_URL_STS": proxy.url,
+        },
+    )
+    proxy.reset_counts()
+    child = cli("run", "--", *DUMP_ENV, env=env).child_env()
+    assert child["DATABASE_URL"] == "postgresql://calitho:pw@db.internal:5432/calitho"
+    assert child["REDIS_URL"] == "redis://cache.internal:6379"
+    assert proxy.calls["AssumeRoleWithWebIdentity"] == 1
+    assert "credentials: from web identity (IRSA)" in cli("check", env=env).stdout
+
+
+def test_on_eks_with_pod_identity_the_pod_gets_its_secrets_from_the_agent(
+    cli: Cli, tmp_path: Path, aws: str, suite_secrets: None, container_credentials: tuple[str, list[str]]
+) -> None:
+    """What EKS Pod Identity injects: the agent's URI and a token file, sent as Authorization."""
+    url, calls = container_credentials
+    token = tmp_path / "eks-pod-identity-token"
+    token.write_text("pod-identity-token")
+    env = base_env(
+        tmp_path,
+        {
+            **manifest_environment(),
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI": url,
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": str(token),
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER": aws,
+        },
+    )
+    child = cli("run", "--", *DUMP_ENV, env=env).child_env()
+    assert child["NEXTAUTH_SECRET"] == "task-nextauth"
+    assert calls == ["pod-identity-token"]

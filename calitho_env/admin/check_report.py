@@ -141,7 +141,8 @@ def _credential_source_name(method: str | None) -> str | None:
         "config-file": "profile",
         "sso": "profile (SSO)",
         "assume-role": "profile (assume role)",
-        "container-role": "container",
+        "container-role": "container (ECS task role, EKS Pod Identity)",
+        "assume-role-with-web-identity": "web identity (IRSA)",
         "iam-role": "instance",
     }
     return None if method is None else names.get(method, method)
