@@ -31,9 +31,13 @@ class Fault:
     stall: bool = False  # accept, read the request, never answer (until the proxy closes)
     first_attempts_only: bool = False  # leave the SDK's retries alone (its amz-sdk-request: attempt=N header)
     body: bytes | None = None  # answer with this raw body (and `status`) instead of an AWS error: a captive portal
+    region: str | None = None  # only requests signed for this region (the stand-in of one region's outage)
+    drop: bool = False  # read the request, then close the connection without a word
 
-    def matches(self, action: str, secret_id: str | None, attempt: int) -> bool:
+    def matches(self, action: str, secret_id: str | None, attempt: int, region: str | None = None) -> bool:
         if action != self.action or (self.secret_id is not None and secret_id != self.secret_id):
+            return False
+        if self.region is not None and region != self.region:
             return False
         if self.first_attempts_only and attempt != 1:
             return False
@@ -65,6 +69,7 @@ class AwsProxy:
         # action -> a function that edits the JSON answer moto gave (e.g. backdating a secret)
         self.rewrites: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
         self.calls: Counter[str] = Counter()
+        self.regions: Counter[str] = Counter()  # calls per signing region
         self.connections = 0
         self._lock = threading.Lock()
         self._closing = threading.Event()
@@ -91,10 +96,11 @@ class AwsProxy:
         self._server.shutdown()
         self._server.server_close()
 
-    def _decide(self, action: str, secret_id: str | None, attempt: int) -> Fault | None:
+    def _decide(self, action: str, secret_id: str | None, attempt: int, region: str | None) -> Fault | None:
         with self._lock:
             self.calls[action] += 1
-            return next((fault for fault in self.faults if fault.matches(action, secret_id, attempt)), None)
+            self.regions[region or "?"] += 1
+            return next((fault for fault in self.faults if fault.matches(action, secret_id, attempt, region)), None)
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
@@ -120,11 +126,16 @@ class AwsProxy:
                     secret_id = json.loads(body).get("SecretId") if body.startswith(b"{") else None
                 except ValueError:
                     secret_id = None
-                fault = proxy._decide(action, secret_id, _attempt(self.headers.get("amz-sdk-request", "")))
+                attempt = _attempt(self.headers.get("amz-sdk-request", ""))
+                fault = proxy._decide(action, secret_id, attempt, _region(self.headers.get("Authorization", "")))
                 if proxy.request_delay:
                     time.sleep(proxy.request_delay)
                 if fault is not None and fault.stall:
                     proxy._closing.wait()
+                    return
+                if fault is not None and fault.drop:
+                    self.close_connection = True
+                    self.connection.shutdown(2)
                     return
                 if fault is not None and fault.body is not None:
                     self._answer(fault.status, [("Content-Type", "text/html")], fault.body)
@@ -179,6 +190,12 @@ def _query_action(body: bytes) -> str:
         if pair.startswith("Action="):
             return pair.split("=", 1)[1]
     return "unknown"
+
+
+def _region(authorization: str) -> str | None:
+    """The region of a SigV4 signature: Credential=KEY/DATE/REGION/SERVICE/aws4_request."""
+    scope = authorization.partition("Credential=")[2].split(",")[0].split("/")
+    return scope[2] if len(scope) > 2 else None
 
 
 def _attempt(header: str) -> int:

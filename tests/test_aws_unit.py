@@ -1,4 +1,4 @@
-"""calitho_env.aws.secretsmanager in-process against moto's mock_aws: outcomes, versions, errors, batching."""
+"""calitho_env.aws in-process against moto's mock_aws: outcomes, versions, errors, batching."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import boto3
 import pytest
 
-from calitho_env.aws import secretsmanager as aws
+from calitho_env.aws.fetch import fetch_all, groups
 from calitho_env.core.fetched import FetchedSecret, FetchFailure
 from calitho_env.core.secret_requests import SecretRequest
 
@@ -20,13 +20,13 @@ def in_memory(in_process_aws: None) -> Any:
 
 def test_each_request_gets_its_secret_string_and_version(in_memory: Any) -> None:
     created = in_memory.create_secret(Name="a", SecretString=json.dumps({"A": "1"}))
-    (result,) = aws.fetch_secrets([SecretRequest("a")], timeout=5)
+    (result,) = fetch_all([SecretRequest("a")], timeout=5)
     assert result.outcome == FetchedSecret("a", created["VersionId"], '{"A": "1"}')
     assert result.elapsed_ms >= 0
 
 
 def test_a_missing_secret_is_a_failure_with_the_aws_code(in_memory: Any) -> None:
-    (result,) = aws.fetch_secrets([SecretRequest("missing")], timeout=5)
+    (result,) = fetch_all([SecretRequest("missing")], timeout=5)
     assert isinstance(result.outcome, FetchFailure)
     assert result.outcome.code == "ResourceNotFoundException"
     assert "verify the secret name" in result.outcome.hint
@@ -35,9 +35,7 @@ def test_a_missing_secret_is_a_failure_with_the_aws_code(in_memory: Any) -> None
 def test_the_previous_version_is_fetched_by_stage(in_memory: Any) -> None:
     in_memory.create_secret(Name="v", SecretString="old")
     in_memory.put_secret_value(SecretId="v", SecretString="new")
-    current, previous = aws.fetch_secrets(
-        [SecretRequest("v"), SecretRequest("v", version_stage="AWSPREVIOUS")], timeout=5
-    )
+    current, previous = fetch_all([SecretRequest("v"), SecretRequest("v", version_stage="AWSPREVIOUS")], timeout=5)
     assert isinstance(current.outcome, FetchedSecret)
     assert isinstance(previous.outcome, FetchedSecret)
     assert (current.outcome.secret_string, previous.outcome.secret_string) == ("new", "old")
@@ -47,7 +45,7 @@ def test_results_come_back_in_request_order_with_batching(in_memory: Any) -> Non
     for index in range(23):
         in_memory.create_secret(Name=f"s{index}", SecretString=str(index))
     requests = [SecretRequest(f"s{index}") for index in reversed(range(23))] + [SecretRequest("gone")]
-    results = aws.fetch_secrets(requests, timeout=10, batch=True)
+    results = fetch_all(requests, timeout=10, batch=True)
     assert [r.request for r in results] == requests
     assert [r.outcome.secret_string for r in results[:-1] if isinstance(r.outcome, FetchedSecret)] == [
         str(index) for index in reversed(range(23))
@@ -60,13 +58,13 @@ def test_batches_hold_twenty_current_versions_of_one_region() -> None:
         SecretRequest("pinned", version_stage="AWSPREVIOUS"),
         SecretRequest("arn:aws:in_memory:eu-west-1:123456789012:secret:x", region="eu-west-1"),
     ]
-    groups = aws._groups(requests, batch=True)
-    assert sorted(len(group) for group in groups) == [1, 1, 5, 20, 20]
-    assert [len(group) for group in aws._groups(requests, batch=False)] == [1] * 47
+    planned = groups(requests, batch=True)
+    assert sorted(len(group) for _, group in planned) == [1, 1, 5, 20, 20]
+    assert [len(group) for _, group in groups(requests, batch=False)] == [1] * 47
 
 
 def test_no_credentials_is_reported_as_no_credentials(clean_aws_environment: None) -> None:
-    (result,) = aws.fetch_secrets([SecretRequest("a")], timeout=5)
+    (result,) = fetch_all([SecretRequest("a")], timeout=5)
     assert isinstance(result.outcome, FetchFailure)
     assert result.outcome.code == "NoCredentials"
 

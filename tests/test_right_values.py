@@ -284,14 +284,6 @@ def test_a_reference_with_both_a_version_stage_and_a_version_id_exits_78(
     assert "TOKEN (file:.env:1): a secret reference names a version stage and a version id" in result.stderr
 
 
-def test_a_parameter_store_arn_is_passed_on_with_a_warning(cli: Cli, project: Path, tmp_path: Path, aws: str) -> None:
-    parameter = "arn:aws:ssm:us-west-1:123456789012:parameter/calitho/prod/db"
-    write(project / ".env", f"DB_URL={parameter}\n")
-    result = cli("run", "--", *DUMP_ENV, env=production(aws, tmp_path))
-    assert result.child_env()["DB_URL"] == parameter
-    assert "DB_URL (file:.env:1) holds a Parameter Store ARN; Parameter Store is not supported yet" in result.stderr
-
-
 # 5. Secrets may not load code into the child
 
 

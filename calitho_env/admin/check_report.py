@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from calitho_env.core.bindings import Binding, SecretSource, Source
 from calitho_env.core.endpoints import endpoint_overrides
-from calitho_env.core.fetched import FetchedSecret, FetchFailure, FetchResult, hint_for, sts_hint
+from calitho_env.core.fetched import FetchedPath, FetchedSecret, FetchFailure, FetchResult, hint_for, sts_hint
 from calitho_env.core.resolution import Resolution, read_configuration, resolve, stands_in_for
 from calitho_env.core.secret_requests import SecretReference, SecretRequest, is_mapping_name
 from calitho_env.core.settings import Fallback, Mode, Settings
@@ -169,7 +169,7 @@ def _apply_description(
     report: CheckReport, secret: SecretReport, description: SecretDescription | FetchFailure
 ) -> None:
     if isinstance(description, FetchFailure):
-        secret.found = False if description.code == "ResourceNotFoundException" else None
+        secret.found = False if description.code in ("ResourceNotFoundException", "ParameterNotFound") else None
         return
     secret.found = not description.scheduled_for_deletion
     secret.last_changed = description.last_changed or description.created
@@ -191,7 +191,7 @@ def _apply_value(
     report: CheckReport,
     secret: SecretReport,
     request: SecretRequest,
-    outcome: FetchedSecret | FetchFailure,
+    outcome: FetchedSecret | FetchedPath | FetchFailure,
     is_mapping: bool,
 ) -> None:
     if isinstance(outcome, FetchFailure):

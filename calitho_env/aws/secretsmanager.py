@@ -10,10 +10,18 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from botocore.exceptions import ClientError
 
-from calitho_env.aws.deadline import MAX_WORKERS, call_all
-from calitho_env.aws.session import AwsSession, InvalidResponseError, error_code, failure_of
-from calitho_env.core.fetched import FetchedSecret, FetchFailure, FetchResult
-from calitho_env.core.secret_requests import SecretRequest
+from calitho_env.aws.deadline import call_all
+from calitho_env.aws.session import (
+    PRIMARY,
+    Attempt,
+    AwsSession,
+    InvalidResponseError,
+    ParameterMissingError,
+    error_code,
+    failure_of,
+)
+from calitho_env.core.fetched import FetchedPath, FetchedSecret, FetchFailure
+from calitho_env.core.secret_requests import PATH, SECRET, SecretRequest
 from calitho_env.errors import AwsError
 
 if TYPE_CHECKING:
@@ -23,21 +31,21 @@ BATCH_SIZE = 20  # BatchGetSecretValue's limit for SecretIdList
 T = TypeVar("T")
 
 
-def fetch_one(session: AwsSession, request: SecretRequest) -> FetchedSecret:
-    arguments: dict[str, str] = {"SecretId": request.secret_id}
+def fetch_one(session: AwsSession, request: SecretRequest, attempt: Attempt = PRIMARY) -> FetchedSecret:
+    arguments: dict[str, str] = {"SecretId": attempt.secret_id(request.secret_id)}
     if request.version_id:
         arguments["VersionId"] = request.version_id
     if request.version_stage:
         arguments["VersionStage"] = request.version_stage
-    client = session.secretsmanager(request.region)
+    client = attempt.client(session, "secretsmanager", request.region)
     try:
         response = client.get_secret_value(**arguments)
     except (AttributeError, TypeError, KeyError, ValueError):  # botocore's parser met a body of another shape
         raise InvalidResponseError from None
-    return _fetched(request.secret_id, response)
+    return _fetched(request.secret_id, response, attempt.replica)
 
 
-def _fetched(secret_id: str, answer: Mapping[str, Any]) -> FetchedSecret:
+def _fetched(secret_id: str, answer: Mapping[str, Any], replica: str | None = None) -> FetchedSecret:
     """A GetSecretValue answer, or one entry of a batch answer, that really is one.
 
     botocore gives `{}` for an HTTP 200 whose body is not JSON (a captive portal's page, a
@@ -47,7 +55,7 @@ def _fetched(secret_id: str, answer: Mapping[str, Any]) -> FetchedSecret:
     version, arn = answer.get("VersionId"), answer.get("ARN")
     if not (isinstance(version, str) and isinstance(arn, str) and (isinstance(text, str) or isinstance(binary, bytes))):
         raise InvalidResponseError
-    return FetchedSecret(secret_id, version, text if isinstance(text, str) else None)
+    return FetchedSecret(secret_id, version, text if isinstance(text, str) else None, replica_region=replica)
 
 
 def answers(request: SecretRequest, entry: Mapping[str, Any]) -> bool:
@@ -62,11 +70,13 @@ def answers(request: SecretRequest, entry: Mapping[str, Any]) -> bool:
     return wanted.startswith("arn:") and len(arn) == len(wanted) + 7 and arn.startswith(wanted + "-") and same_name
 
 
-def fetch_batch(session: AwsSession, group: Sequence[SecretRequest]) -> list[FetchedSecret | FetchFailure]:
+def fetch_batch(
+    session: AwsSession, group: Sequence[SecretRequest], attempt: Attempt = PRIMARY
+) -> list[FetchedSecret | FetchFailure]:
     """One BatchGetSecretValue for up to 20 secrets of one region; each gets its value or its own error."""
-    response = session.secretsmanager(group[0].region).batch_get_secret_value(
-        SecretIdList=[request.secret_id for request in group]
-    )
+    asked = [request._replace(secret_id=attempt.secret_id(request.secret_id)) for request in group]
+    client = attempt.client(session, "secretsmanager", group[0].region)
+    response = client.batch_get_secret_value(SecretIdList=[request.secret_id for request in asked])
     if not isinstance(response.get("SecretValues", []), list) or not isinstance(response.get("Errors", []), list):
         raise InvalidResponseError
     errors = {
@@ -75,87 +85,14 @@ def fetch_batch(session: AwsSession, group: Sequence[SecretRequest]) -> list[Fet
     }
     values = response.get("SecretValues", [])
     outcomes: list[FetchedSecret | FetchFailure] = []
-    for request in group:
-        entry = next((value for value in values if answers(request, value)), None)
-        if request.secret_id in errors or entry is None:
+    for request, sent in zip(group, asked, strict=True):
+        entry = next((value for value in values if answers(sent, value)), None)
+        if sent.secret_id in errors or entry is None:
             missing = FetchFailure("ResourceNotFoundException", "not in the batch answer")
-            outcomes.append(errors.get(request.secret_id) or missing)
+            outcomes.append(errors.get(sent.secret_id) or missing)
         else:
-            outcomes.append(_outcome(functools.partial(_fetched, request.secret_id, entry)))
+            outcomes.append(_outcome(functools.partial(_fetched, request.secret_id, entry, attempt.replica)))
     return outcomes
-
-
-def _groups(requests: Sequence[SecretRequest], batch: bool) -> list[list[SecretRequest]]:
-    """One request each; with `batch`, current versions of one region in groups of up to BATCH_SIZE."""
-    if not batch:
-        return [[request] for request in requests]
-    by_region: dict[str | None, list[SecretRequest]] = {}
-    singles = []
-    for request in requests:
-        if request.version_stage or request.version_id:
-            singles.append([request])  # BatchGetSecretValue reads AWSCURRENT only
-        else:
-            by_region.setdefault(request.region, []).append(request)
-    chunks = [group[i : i + BATCH_SIZE] for group in by_region.values() for i in range(0, len(group), BATCH_SIZE)]
-    return chunks + singles
-
-
-def credentials_failure(failure: FetchFailure, timeout: float) -> FetchFailure:
-    """A failure while finding credentials, named so that its hint is about credentials."""
-    if failure.code == "Timeout":
-        return FetchFailure("CredentialsTimeout", f"the credential provider did not answer within {timeout:g} s")
-    if failure.code.startswith("Credential") or failure.code == "NoCredentials":
-        return failure
-    return FetchFailure("CredentialRetrievalError", f"{failure.code}: {failure.message}")
-
-
-def fetch_secrets(
-    requests: Sequence[SecretRequest],
-    timeout: float,
-    batch: bool = False,
-    region: str | None = None,
-    profile: str | None = None,
-) -> list[FetchResult]:
-    """Every request at once, all within `timeout`, with one shared client.
-
-    One GetSecretValue per secret; with `batch`, one BatchGetSecretValue per 20 (opt-in: that API
-    allows 100 calls a second per region, against GetSecretValue's 10,000, so a fleet starting
-    together would be throttled on it).
-    """
-    groups = _groups(requests, batch)
-    workers = min(len(groups), MAX_WORKERS)
-    session = AwsSession(timeout, region=region, workers=workers, profile=profile)
-    started = time.monotonic()
-    # Credentials first, on their own: a hanging container endpoint or credential_process is then
-    # reported as what it is, not as Secrets Manager being unreachable.
-    (credentials,) = call_all([session.load_credentials], timeout)
-    if isinstance(credentials, FetchFailure):
-        failure = credentials_failure(credentials, timeout)
-        return [FetchResult(request, failure, (time.monotonic() - started) * 1000) for request in requests]
-    timeout -= time.monotonic() - started
-
-    def timed(group: list[SecretRequest]) -> Callable[[], list[FetchResult]]:
-        def call() -> list[FetchResult]:
-            begun = time.monotonic()
-            outcomes: list[FetchedSecret | FetchFailure]
-            try:
-                outcomes = fetch_batch(session, group) if len(group) > 1 else [fetch_one(session, group[0])]
-            except Exception as error:  # noqa: BLE001 - reported per secret
-                outcomes = [failure_of(error)] * len(group)
-            elapsed = (time.monotonic() - begun) * 1000
-            return [FetchResult(request, outcome, elapsed) for request, outcome in zip(group, outcomes, strict=True)]
-
-        return call
-
-    answers = call_all([timed(group) for group in groups], timeout, workers)
-    elapsed = (time.monotonic() - started) * 1000
-    results: dict[SecretRequest, FetchResult] = {}
-    for group, answer in zip(groups, answers, strict=True):
-        if isinstance(answer, FetchFailure):  # the deadline passed first
-            results.update((request, FetchResult(request, answer, elapsed)) for request in group)
-        else:
-            results.update((result.request, result) for result in answer)
-    return [results[request] for request in requests]
 
 
 class StoredSecret(NamedTuple):
@@ -270,11 +207,22 @@ class SecretDescription(NamedTuple):
 
 
 class SecretLookup(NamedTuple):
-    """`check`'s look at one secret: its description and its value, each or its failure."""
+    """`check`'s look at one secret (or parameter, or path): its description and its value, each or its failure."""
 
     request: SecretRequest
     description: SecretDescription | FetchFailure
-    value: FetchedSecret | FetchFailure
+    value: FetchedSecret | FetchedPath | FetchFailure
+
+
+def fetch_parameter_or_path(session: AwsSession, request: SecretRequest) -> FetchedSecret | FetchedPath:
+    from calitho_env.aws.ssm import fetch_parameters, fetch_path
+
+    if request.kind == PATH:
+        return fetch_path(session, request, PRIMARY)
+    (outcome,) = fetch_parameters(session, [request], PRIMARY)
+    if isinstance(outcome, FetchFailure):
+        raise ParameterMissingError(outcome.message)
+    return outcome
 
 
 def describe(session: AwsSession, request: SecretRequest) -> SecretDescription:
@@ -288,6 +236,10 @@ def look_up_secrets(session: AwsSession, requests: Sequence[SecretRequest], time
     """DescribeSecret, then GetSecretValue, of every request at once, all within `timeout`."""
 
     def look_up(request: SecretRequest) -> SecretLookup:
+        if request.kind != SECRET:  # Parameter Store: its value says all there is to say
+            value = _outcome(functools.partial(fetch_parameter_or_path, session, request))
+            described = value if isinstance(value, FetchFailure) else SecretDescription(False, None, None, None)
+            return SecretLookup(request, described, value)
         description = _outcome(functools.partial(describe, session, request))
         return SecretLookup(request, description, _outcome(functools.partial(fetch_one, session, request)))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import botocore.session
 from botocore.config import Config
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sts import STSClient
 
 MAX_ATTEMPTS = 4  # the first call and three retries: rides out brief throttling
-SERVICES = ("secretsmanager", "sts")
+SERVICES = ("secretsmanager", "ssm", "sts")
 
 
 class KnownServicesLoader(Loader):
@@ -62,8 +62,17 @@ class AwsSession:
             retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
             max_pool_connections=max(workers, 10),
         )
+        # A region that has a replica after it: one attempt and a short connect, so a dead region
+        # costs at most its connect timeout before the replica is asked.
+        self._first_try = self._config.merge(
+            Config(
+                connect_timeout=min(timeout / 4, 1.0),
+                read_timeout=min(timeout / 3, 3.0),
+                retries={"mode": "standard", "total_max_attempts": 1},
+            )
+        )
         self._lock = threading.Lock()
-        self._clients: dict[tuple[str, str | None], Any] = {}
+        self._clients: dict[tuple[str, str | None, bool], Any] = {}
 
     @functools.cached_property
     def region(self) -> str | None:
@@ -84,12 +93,13 @@ class AwsSession:
         credentials = self._session.get_credentials()
         return None if credentials is None else str(credentials.method)
 
-    def client(self, service: str, region: str | None = None) -> Any:
-        key = (service, region or self.region)
+    def client(self, service: str, region: str | None = None, first_try: bool = False) -> Any:
+        key = (service, region or self.region, first_try)
+        config = self._first_try if first_try else self._config
         with self._lock:  # one thread creates; the others wait for it, then share it
             if key not in self._clients:
                 try:
-                    self._clients[key] = self._session.create_client(service, region_name=key[1], config=self._config)
+                    self._clients[key] = self._session.create_client(service, region_name=key[1], config=config)
                 except BotoCoreError as error:  # cached, so the credential chain runs once
                     self._clients[key] = error
             found = self._clients[key]
@@ -104,8 +114,34 @@ class AwsSession:
         return cast("STSClient", self.client("sts"))
 
 
+class ParameterMissingError(Exception):
+    """GetParameters listed the parameter as invalid: it does not exist (in this region)."""
+
+
 class InvalidResponseError(Exception):
     """An answer that is not a Secrets Manager response: a proxy's or captive portal's page, a cut-off body."""
+
+
+class Attempt(NamedTuple):
+    """Where one fetch is tried: a region (None: the request's own, an ARN's, or the session's), with
+    one short try when a replica comes after it, and the replica's name when it is one."""
+
+    region: str | None = None
+    first_try: bool = False
+    replica: str | None = None
+
+    def client(self, session: AwsSession, service: str, own_region: str | None) -> Any:
+        return session.client(service, self.region or own_region, self.first_try)
+
+    def secret_id(self, secret_id: str) -> str:
+        """An ARN names its region: for a replica, the same ARN in the replica's region."""
+        if self.region and secret_id.startswith("arn:"):
+            parts = secret_id.split(":")
+            return ":".join([*parts[:3], self.region, *parts[4:]])
+        return secret_id
+
+
+PRIMARY = Attempt()  # the request's own region, with the standard retries
 
 
 def failure_of(error: Exception) -> FetchFailure:
@@ -115,6 +151,8 @@ def failure_of(error: Exception) -> FetchFailure:
     if isinstance(error, ClientError):
         details = error.response.get("Error", {})
         return FetchFailure(str(details.get("Code", "Unknown")), str(details.get("Message", "")) or str(error))
+    if isinstance(error, ParameterMissingError):
+        return FetchFailure("ParameterNotFound", str(error))
     if isinstance(error, InvalidResponseError | ResponseParserError):
         return FetchFailure("InvalidResponse", "the answer was not a Secrets Manager response")
     for kind, code in (

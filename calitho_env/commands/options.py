@@ -135,6 +135,12 @@ def resolution_options(function: F) -> F:
                 help="The same as --fallback none; also CALITHO_ENV_FALLBACK=0.",
             ),
             click.option(
+                "--regions",
+                metavar="PRIMARY,REPLICA...",
+                help="Replica regions: a fetch failing as an outage does (no connection, timeout, 5xx, throttled) "
+                "is asked in the next before any fallback; also CALITHO_ENV_REGIONS.",
+            ),
+            click.option(
                 "--preserve-env",
                 is_flag=True,
                 help="The process environment wins over secrets (secrets still win over files).",
@@ -182,4 +188,5 @@ def settings_from(options: dict[str, Any]) -> Settings:
         allowed_keys=options.get("allowed_keys", ()),
         region=options.get("region"),
         profile=options.get("profile"),
+        regions=[options["regions"]] if options.get("regions") else (),
     )

@@ -7,7 +7,6 @@ import os
 import click
 
 from calitho_env.commands.state import state_of
-from calitho_env.core.bindings import SecretSource
 from calitho_env.core.endpoints import endpoint_overrides
 from calitho_env.core.resolution import Resolution, resolve
 from calitho_env.core.settings import Settings
@@ -39,9 +38,10 @@ def resolve_and_report(ctx: click.Context, settings: Settings) -> Resolution:
         if (secret := fetch.secret) is not None:
             reporter.info(
                 "secret_fetched",
-                f"fetched {SecretSource(secret.secret_id, secret.version_id)} in {fetch.elapsed_ms:.0f} ms",
+                f"fetched {secret.describe()} in {fetch.elapsed_ms:.0f} ms from {fetch.region or 'the default region'}",
                 secret_id=fetch.request.secret_id,
                 version_id=secret.version_id,
+                region=fetch.region,
                 elapsed_ms=round(fetch.elapsed_ms, 1),
             )
     for notice in resolution.notices:

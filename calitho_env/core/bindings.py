@@ -42,16 +42,24 @@ class FileSource(NamedTuple):
 
 
 class SecretSource(NamedTuple):
+    """aws:SECRET-ID@VERSION-ID, or ssm:PARAMETER@VERSION; a replica's region is named too."""
+
     secret_id: str
     version_id: str | None
+    service: str = "aws"  # "aws": Secrets Manager; "ssm": Parameter Store
+    replica_region: str | None = None  # set when the value came from a replica after a failover
 
     def __str__(self) -> str:
-        suffix = f"@{self.version_id}" if self.version_id else ""
-        return f"aws:{self.secret_id}{suffix}"
+        return self._text(self.version_id)
 
     def short(self) -> str:
-        """For people: the first 8 characters of the version id, as git shortens a commit."""
-        return f"aws:{self.secret_id}@{self.version_id[:8]}" if self.version_id else f"aws:{self.secret_id}"
+        """For people: the first 8 characters of a version id, as git shortens a commit."""
+        return self._text(self.version_id[:8] if self.version_id and self.service == "aws" else self.version_id)
+
+    def _text(self, version: str | None) -> str:
+        suffix = f"@{version}" if version else ""
+        replica = f" (replica {self.replica_region})" if self.replica_region else ""
+        return f"{self.service}:{self.secret_id}{suffix}{replica}"
 
 
 class FallbackSource(NamedTuple):

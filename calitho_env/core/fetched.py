@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from calitho_env.core.bindings import require_valid
+from calitho_env.core.bindings import SecretSource, is_valid_name, require_valid
 from calitho_env.core.secret_requests import SecretRequest
 from calitho_env.errors import ConfigurationError
 
@@ -30,6 +30,9 @@ _CREDENTIALS = (
 )
 _HINTS = {
     "ResourceNotFoundException": _NOT_FOUND,
+    "ParameterNotFound": "verify the parameter name matches exactly (with its leading /), check the AWS region "
+    "is correct, ensure IAM permissions (ssm:GetParameters) are set",
+    "ParameterVersionNotFound": "check the parameter's version",
     "AccessDeniedException": _ACCESS_DENIED,
     "AccessDenied": _ACCESS_DENIED,
     "UnrecognizedClientException": "the credentials are not valid: " + _ACCESS_DENIED,
@@ -81,12 +84,14 @@ class FetchFailure(NamedTuple):
 
 class FetchResult(NamedTuple):
     request: SecretRequest
-    outcome: FetchedSecret | FetchFailure
+    outcome: FetchedSecret | FetchedPath | FetchFailure
     elapsed_ms: float
+    failovers: tuple[tuple[str, str], ...] = ()  # (region, error code) of each region that failed first
+    region: str | None = None  # where the answer came from
 
     @property
-    def secret(self) -> FetchedSecret | None:
-        return self.outcome if isinstance(self.outcome, FetchedSecret) else None
+    def secret(self) -> FetchedSecret | FetchedPath | None:
+        return None if isinstance(self.outcome, FetchFailure) else self.outcome
 
     @property
     def failure(self) -> FetchFailure | None:
@@ -98,11 +103,19 @@ SecretFetcher = Callable[[Sequence[SecretRequest], float], list[FetchResult]]
 
 
 class FetchedSecret(NamedTuple):
-    """What GetSecretValue returned, reduced to what resolution needs."""
+    """What GetSecretValue (or GetParameters, for one parameter) returned, reduced to what resolution needs."""
 
     secret_id: str
     version_id: str | None
     secret_string: str | None  # None when the secret is binary
+    service: str = "aws"  # "ssm" for a Parameter Store parameter
+    replica_region: str | None = None  # the replica it came from, after a failover
+
+    def source_of(self, variable: str) -> SecretSource:
+        return SecretSource(self.secret_id, self.version_id, self.service, self.replica_region)
+
+    def describe(self) -> str:
+        return str(self.source_of(""))
 
     def variables(self) -> dict[str, str]:
         """Every key of the secret's JSON object as a variable; null values are skipped."""
@@ -141,6 +154,53 @@ class FetchedSecret(NamedTuple):
         value = _render(data[json_key], where)
         require_valid(variable, value, where)
         return value
+
+
+class FetchedPath(NamedTuple):
+    """Every parameter under a path (GetParametersByPath, recursive): each becomes a variable named
+    by its last segment, upper-cased, with '-' and '.' as '_'."""
+
+    secret_id: str  # the path
+    parameters: tuple[tuple[str, str, str], ...]  # (name, value, version)
+    replica_region: str | None = None
+    version_id: str | None = None  # a path has no single version
+
+    def variables(self) -> dict[str, str]:
+        named: dict[str, str] = {}
+        found: dict[str, str] = {}
+        for name, value, _ in self.parameters:
+            variable = variable_of_parameter(name)
+            if not is_valid_name(variable):
+                raise ConfigurationError(
+                    f"parameter {name} (under {self.secret_id}): its last segment does not make a variable name",
+                    hint="name the parameter with letters, digits, '_', '-' or '.', not starting with a digit",
+                )
+            if variable in named:
+                raise ConfigurationError(
+                    f"parameters {named[variable]} and {name} (under {self.secret_id}) both make {variable}",
+                    hint="rename one of them, or map the narrower path",
+                )
+            require_valid(variable, value, f"parameter {name}")
+            _require_encodable(value, f"parameter {name}")
+            named[variable] = name
+            found[variable] = value
+        return found
+
+    def source_of(self, variable: str) -> SecretSource:
+        for name, _, version in self.parameters:
+            if variable_of_parameter(name) == variable:
+                return SecretSource(name, version, "ssm", self.replica_region)
+        return SecretSource(self.secret_id, None, "ssm", self.replica_region)
+
+    def describe(self) -> str:
+        return f"ssm:{self.secret_id} ({len(self.parameters)} parameters)"
+
+    def referenced_value(self, json_key: str | None, variable: str) -> str:
+        raise ConfigurationError(f"{variable}: a parameter path is mapped with AWS_SSM_PATH_*, not referenced")
+
+
+def variable_of_parameter(name: str) -> str:
+    return name.rstrip("/").rsplit("/", 1)[-1].upper().replace("-", "_").replace(".", "_")
 
 
 class _JsonNumber(str):

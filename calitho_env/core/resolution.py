@@ -18,7 +18,6 @@ from calitho_env.core.bindings import (
     FallbackSource,
     FileSource,
     ProcessSource,
-    SecretSource,
     is_protected,
 )
 from calitho_env.core.envfiles import EnvFileLayer, load_env_files
@@ -29,16 +28,14 @@ from calitho_env.core.secret_requests import (
     find_mappings,
     find_references,
     is_mapping_name,
-    is_parameter_arn,
     is_reference,
-    may_be_reference,
 )
 from calitho_env.core.settings import Fallback, Mode, ModeChoice, Settings
 from calitho_env.diagnostics import Notice
 from calitho_env.errors import MissingVariablesError, SecretUnavailableError
 
 if TYPE_CHECKING:  # development never imports the fetch types: there is nothing to fetch
-    from calitho_env.core.fetched import FetchedSecret, FetchFailure, FetchResult, SecretFetcher
+    from calitho_env.core.fetched import FetchedPath, FetchedSecret, FetchFailure, FetchResult, SecretFetcher
 
 
 class Configuration(NamedTuple):
@@ -68,18 +65,6 @@ def read_configuration(settings: Settings, environ: Mapping[str, str], reference
     if references is None:
         references = settings.references and settings.mode.mode is Mode.PRODUCTION
     notices = [Notice("warning", "env_file_unparsable", text) for text in files.warnings]
-    if references:
-        notices += [
-            Notice(
-                "warning",
-                "parameter_not_resolved",
-                f"{name} ({binding.source}) holds a Parameter Store ARN; Parameter Store is not supported yet, "
-                "so it is passed on as it is",
-                {"variable": name},
-            )
-            for name, binding in base.items()
-            if may_be_reference(name) and is_parameter_arn(binding.value)
-        ]
     found = find_references(base) if references else []
     return Configuration(files, process, base, find_mappings(base), found, tuple(notices))
 
@@ -113,9 +98,9 @@ class Resolution(NamedTuple):
 
 def _aws_fetcher(settings: Settings) -> SecretFetcher:
     def fetch(requests: Sequence[SecretRequest], timeout: float) -> list[FetchResult]:
-        from calitho_env.aws.secretsmanager import fetch_secrets  # only production pays for importing botocore
+        from calitho_env.aws.fetch import fetch_all  # only production pays for importing botocore
 
-        return fetch_secrets(requests, timeout, settings.batch, settings.region, settings.profile)
+        return fetch_all(requests, timeout, settings.batch, settings.region, settings.profile, settings.regions)
 
     return fetch
 
@@ -187,6 +172,7 @@ def secret_layers(configuration: Configuration, fetches: Sequence[FetchResult], 
     standing_in = stand_ins(configuration, below, mapped, failed_mappings, settings) if failed_mappings else {}
     over = {**standing_in, **referenced}
     notices += [_unavailable_notice(request, failure, configuration, over) for request, failure in failed.items()]
+    notices += [_failover_notice(r) for r in fetches if r.failovers and r.failure is None]
     on_fallback = {
         name: binding for name, binding in over.items() if binding is None or isinstance(binding.source, FallbackSource)
     }
@@ -196,7 +182,9 @@ def secret_layers(configuration: Configuration, fetches: Sequence[FetchResult], 
 
 
 def mapped_layer(
-    mappings: Sequence[SecretMapping], fetched: Mapping[SecretRequest, FetchedSecret], allowed: frozenset[str]
+    mappings: Sequence[SecretMapping],
+    fetched: Mapping[SecretRequest, FetchedSecret | FetchedPath],
+    allowed: frozenset[str],
 ) -> tuple[dict[str, Binding], list[Notice]]:
     """Every key of every mapped secret that was fetched; a later mapping wins a key two secrets set."""
     layer: dict[str, Binding] = {}
@@ -211,14 +199,14 @@ def mapped_layer(
                 continue
             if name in layer:
                 notices.append(_overlap_notice(name, layer[name], secret.secret_id, mapping.variable))
-            layer[name] = Binding(name, value, SecretSource(secret.secret_id, secret.version_id))
+            layer[name] = Binding(name, value, secret.source_of(name))
     return layer, notices
 
 
 def reference_layer(
     configuration: Configuration,
     below: Mapping[str, Binding],
-    fetched: Mapping[SecretRequest, FetchedSecret],
+    fetched: Mapping[SecretRequest, FetchedSecret | FetchedPath],
     settings: Settings,
 ) -> tuple[dict[str, Binding | None], list[Notice]]:
     """Each reference still standing in `below`: its secret's value, its fallback, or None (unset)."""
@@ -233,7 +221,7 @@ def reference_layer(
             notices.append(_refusal_notice(name, reference.request.secret_id))
         elif secret is not None:
             value = secret.referenced_value(reference.json_key, name)
-            layer[name] = Binding(name, value, SecretSource(secret.secret_id, secret.version_id))
+            layer[name] = Binding(name, value, secret.source_of(name))
             continue
         layer[name] = _reference_fallback(reference, configuration, settings.fallback)
     return layer, notices
@@ -342,6 +330,20 @@ def _fallback_summary(on_fallback: Mapping[str, Binding | None], allowed: Fallba
         f"{len(on_fallback)} variable(s) running on fallback values: "
         + "; ".join(_stand_in(name, binding, allowed) for name, binding in on_fallback.items()),
         {"variables": {name: str(b.source) if b else None for name, b in on_fallback.items()}},
+    )
+
+
+def _failover_notice(result: FetchResult) -> Notice:
+    tried = ", ".join(f"{region} ({code})" for region, code in result.failovers)
+    return Notice(
+        "warning",
+        "region_failover",
+        f"{result.request.describe()}: {tried} failed; read from the replica in {result.region}",
+        {
+            "secret_id": result.request.secret_id,
+            "failed_regions": [region for region, _ in result.failovers],
+            "region": result.region,
+        },
     )
 
 

@@ -1,4 +1,5 @@
-"""Which secrets the configuration asks for: AWS_SECRET_* mappings and ARN references.
+"""Which secrets the configuration asks for: AWS_SECRET_* and AWS_SSM_PATH_* mappings, and ARN
+references to Secrets Manager secrets and Parameter Store parameters.
 
 Pure parsing: nothing here talks to AWS.
 """
@@ -13,6 +14,7 @@ from calitho_env.core.bindings import Binding, describe_unlike
 from calitho_env.errors import ConfigurationError
 
 MAPPING_PREFIX = "AWS_SECRET_"
+PATH_MAPPING_PREFIX = "AWS_SSM_PATH_"
 # Credentials, not mappings: AWS_SECRET_KEY is the legacy name some SDKs read, and any name that
 # starts like one (AWS_SECRET_ACCESS_KEY_OLD, AWS_SECRET_KEY_ID) holds a credential too, which
 # must never be sent to AWS as a secret id or printed as one.
@@ -25,19 +27,32 @@ _ARN = (
     r"(?P<base>arn:aws[a-z-]*:secretsmanager:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+):(?P<account>\d{12}):secret:"
     r"(?P<name>[^:]+))(?::(?P<extra>.*))?"
 )
+_PARAMETER_ARN = (
+    r"arn:aws[a-z-]*:ssm:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+):(?P<account>\d{12}):parameter/(?P<name>[^:]+)"
+)
+_PARAMETER_NAME = r"/?[A-Za-z0-9_.\-/]{1,2048}"
 _VERSION_ID = r"[A-Za-z0-9-]{32,64}"
 _VERSION_STAGE = r"[A-Za-z0-9_+=.@-]{1,256}"
 
 
+SECRET, PARAMETER, PATH = "secret", "parameter", "path"  # what a request asks for
+
+
 class SecretRequest(NamedTuple):
-    """One GetSecretValue call: the id as given, the region an ARN pins, and the version."""
+    """One thing to fetch: a Secrets Manager secret (the id as given, the region an ARN pins, the
+    version), a Parameter Store parameter (its name), or every parameter under a path."""
 
     secret_id: str
     region: str | None = None
     version_stage: str | None = None
     version_id: str | None = None
+    kind: str = SECRET
 
     def describe(self) -> str:
+        if self.kind == PARAMETER:
+            return f"parameter {self.secret_id}"
+        if self.kind == PATH:
+            return f"parameter path {self.secret_id}"
         if self.version_id:
             return f"{self.secret_id} (version {self.version_id})"
         if self.version_stage:
@@ -61,12 +76,14 @@ class SecretReference(NamedTuple):
 
 
 def is_mapping_name(name: str) -> bool:
+    if name.startswith(PATH_MAPPING_PREFIX):
+        return True
     return name.startswith(MAPPING_PREFIX) and not name.startswith(_CREDENTIAL_PREFIXES)
 
 
 def is_reference(value: str) -> bool:
-    """An ARN of Secrets Manager (arn:aws:secretsmanager:..., or another partition's)."""
-    return value.startswith("arn:aws") and value.split(":", 3)[2:3] == ["secretsmanager"]
+    """An ARN of a Secrets Manager secret or a Parameter Store parameter (any partition)."""
+    return value.startswith("arn:aws") and (value.split(":", 3)[2:3] == ["secretsmanager"] or is_parameter_arn(value))
 
 
 def is_parameter_arn(value: str) -> bool:
@@ -87,6 +104,9 @@ def find_mappings(bindings: Mapping[str, Binding]) -> list[SecretMapping]:
         if not is_mapping_name(name) or not bindings[name].value.strip():
             continue
         where = f"{name} ({bindings[name].source})"
+        if name.startswith(PATH_MAPPING_PREFIX):
+            mappings.append(SecretMapping(name, _parse_path(name, bindings[name].value.strip(), where)))
+            continue
         if name == MAPPING_PREFIX:
             raise ConfigurationError(
                 f"{where}: a mapping needs a name after AWS_SECRET_", hint="e.g. AWS_SECRET_DATABASE"
@@ -122,7 +142,30 @@ def parse_secret_id(value: str, where: str) -> SecretRequest:
     return SecretRequest(value)
 
 
+def _parse_path(name: str, value: str, where: str) -> SecretRequest:
+    if name == PATH_MAPPING_PREFIX or not value.startswith("/") or not re.fullmatch(_PARAMETER_NAME, value):
+        raise ConfigurationError(
+            f"{where}: a path mapping is AWS_SSM_PATH_<NAME>=/a/path/",
+            hint="every parameter under the path becomes a variable named by its last segment",
+        )
+    return SecretRequest(value if value.endswith("/") else value + "/", kind=PATH)
+
+
+def _parse_parameter_reference(name: str, value: str, where: str) -> SecretReference:
+    """NAME=arn:aws:ssm:REGION:ACCOUNT:parameter/NAME, as an ECS task definition's valueFrom."""
+    match = re.fullmatch(_PARAMETER_ARN, value)
+    if match is None or not re.fullmatch(_PARAMETER_NAME, match["name"]):
+        raise ConfigurationError(
+            f"{where}: malformed parameter reference",
+            hint="the form is arn:aws:ssm:REGION:ACCOUNT:parameter/NAME (a name with / starts with one: parameter/a/b)",
+        )
+    parameter = "/" + match["name"] if "/" in match["name"] else match["name"]
+    return SecretReference(name, SecretRequest(parameter, match["region"], kind=PARAMETER), None)
+
+
 def _parse_reference(name: str, value: str, where: str) -> SecretReference:
+    if is_parameter_arn(value):
+        return _parse_parameter_reference(name, value, where)
     match = re.fullmatch(_ARN, value, re.DOTALL)
     extra = (match["extra"] or "") if match else ""
     fields = extra.split(":") if extra else []

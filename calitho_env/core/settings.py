@@ -72,6 +72,7 @@ class Settings(NamedTuple):
     allowed_keys: frozenset[str] = frozenset()  # protected names a secret may set on purpose
     region: str | None = None  # --region; None: the SDK's own (AWS_REGION, the profile's)
     profile: str | None = None  # --profile; None: the SDK's own (AWS_PROFILE)
+    regions: tuple[str, ...] = ()  # --regions: the primary, then replicas to fail over to
 
 
 def build_settings(
@@ -90,6 +91,7 @@ def build_settings(
     allowed_keys: Sequence[str] = (),
     region: str | None = None,
     profile: str | None = None,
+    regions: Sequence[str] = (),
 ) -> Settings:
     """Combine flags with the CALITHO_ENV_* variables of the process environment."""
     references = not no_references and environ.get("CALITHO_ENV_REFERENCES", "1").strip().lower() not in _FALSE_WORDS
@@ -106,7 +108,18 @@ def build_settings(
         allowed_keys=frozenset(_names(allowed_keys, environ, "CALITHO_ENV_ALLOW_KEYS")),
         region=region or None,
         profile=profile or None,
+        regions=_regions(regions, environ),
     )
+
+
+def _regions(flag: Sequence[str], environ: Mapping[str, str]) -> tuple[str, ...]:
+    """--regions A,B (or CALITHO_ENV_REGIONS): each a region name, the first the primary."""
+    words = [w.strip() for part in (flag or [environ.get("CALITHO_ENV_REGIONS", "")]) for w in part.split(",")]
+    regions = tuple(dict.fromkeys(w for w in words if w))
+    bad = [r for r in regions if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d+", r)]
+    if bad:
+        raise ConfigurationError(f"--regions: {len(bad)} item(s) are not region names", hint="e.g. us-west-1,us-east-2")
+    return regions
 
 
 def _names(flags: Sequence[str], environ: Mapping[str, str], variable: str) -> tuple[str, ...]:

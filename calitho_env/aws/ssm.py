@@ -1,0 +1,65 @@
+"""Parameter Store: parameters referenced by ARN (GetParameters, 10 a call) and whole paths
+(GetParametersByPath, recursive, every page). SecureString values are decrypted."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from calitho_env.aws.session import Attempt, AwsSession, InvalidResponseError
+from calitho_env.core.fetched import FetchedPath, FetchedSecret, FetchFailure
+from calitho_env.core.secret_requests import SecretRequest
+
+GROUP_SIZE = 10  # GetParameters' limit for Names
+
+
+def fetch_parameters(
+    session: AwsSession, group: Sequence[SecretRequest], attempt: Attempt
+) -> list[FetchedSecret | FetchFailure]:
+    """One GetParameters for up to 10 parameters of one region; each gets its value or its own failure."""
+    client = attempt.client(session, "ssm", group[0].region)
+    answer = client.get_parameters(Names=[r.secret_id for r in group], WithDecryption=True)
+    found = {p.get("Name"): p for p in _list(answer, "Parameters")}
+    outcomes: list[FetchedSecret | FetchFailure] = []
+    for request in group:
+        parameter = found.get(request.secret_id)
+        if parameter is None:
+            outcomes.append(FetchFailure("ParameterNotFound", f"no parameter {request.secret_id} in this region"))
+        else:
+            value, version = _value(parameter), _version(parameter)
+            outcomes.append(FetchedSecret(request.secret_id, version, value, "ssm", attempt.replica))
+    return outcomes
+
+
+def fetch_path(session: AwsSession, request: SecretRequest, attempt: Attempt) -> FetchedPath:
+    """Every parameter under the path, all pages of GetParametersByPath."""
+    client = attempt.client(session, "ssm", request.region)
+    parameters = []
+    token = None
+    while True:
+        arguments: dict[str, Any] = {"Path": request.secret_id, "Recursive": True, "WithDecryption": True}
+        if token:
+            arguments["NextToken"] = token
+        answer = client.get_parameters_by_path(**arguments)
+        parameters += [(str(p["Name"]), _value(p), _version(p)) for p in _list(answer, "Parameters")]
+        token = answer.get("NextToken")
+        if not token:
+            return FetchedPath(request.secret_id, tuple(sorted(parameters)), attempt.replica)
+
+
+def _list(answer: Any, key: str) -> list[Any]:
+    items = answer.get(key, [])
+    if not isinstance(items, list):
+        raise InvalidResponseError
+    return items
+
+
+def _value(parameter: Any) -> str:
+    value = parameter.get("Value")
+    if not isinstance(value, str):
+        raise InvalidResponseError
+    return value
+
+
+def _version(parameter: Any) -> str:
+    return str(parameter.get("Version", ""))
