@@ -255,3 +255,27 @@ def _outcome(call: Callable[[], T]) -> T | FetchFailure:
         return call()
     except Exception as error:  # noqa: BLE001 - each failure is reported with its secret
         return failure_of(error)
+
+
+def current_versions(
+    requests: Sequence[SecretRequest], timeout: float, region: str | None = None, profile: str | None = None
+) -> Callable[[], dict[SecretRequest, str] | str]:
+    """A probe for `run --watch`: each call asks DescribeSecret of every request at once (never
+    GetSecretValue), and gives each AWSCURRENT version id, or why they could not be learned."""
+    session = AwsSession(timeout, region=region, workers=len(requests), profile=profile)
+
+    def current(request: SecretRequest) -> str:
+        answer = session.secretsmanager(request.region).describe_secret(SecretId=request.secret_id)
+        for version, stages in answer.get("VersionIdsToStages", {}).items():
+            if "AWSCURRENT" in stages:
+                return version
+        raise InvalidResponseError
+
+    def probe() -> dict[SecretRequest, str] | str:
+        answers = call_all([functools.partial(current, request) for request in requests], timeout)
+        for request, answer in zip(requests, answers, strict=True):
+            if isinstance(answer, FetchFailure):
+                return f"{request.describe()}: {answer.code}: {answer.message}"
+        return {request: str(answer) for request, answer in zip(requests, answers, strict=True)}
+
+    return probe

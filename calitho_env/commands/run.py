@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from typing import Any
 
 import click
 
 from calitho_env.commands.options import output_options, resolution_options, settings_from
 from calitho_env.commands.reporting import resolve_and_report
+from calitho_env.commands.state import state_of
 from calitho_env.core.execution import exec_command
+from calitho_env.core.settings import Mode
+
+PRODUCTION_INTERVAL = 300.0  # seconds between DescribeSecret polls: see the README for what they cost
+
+
+DEVELOPMENT_INTERVAL = 1.0  # seconds between looks at the env files in development
 
 
 @click.command(
@@ -18,9 +27,75 @@ from calitho_env.core.execution import exec_command
 )
 @resolution_options
 @output_options
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Stay resident and restart COMMAND when its values change: in production when a watched secret "
+    "gets a new AWSCURRENT version (DescribeSecret every --watch-interval), in development when a file of "
+    "the env cascade changes.",
+)
+@click.option(
+    "--watch-interval",
+    type=click.FloatRange(min=0.1, max=86400),
+    help="Seconds between checks, with 10 %% jitter (default: 300 in production, 1 in development).",
+)
+@click.option(
+    "--restart-spread",
+    type=click.FloatRange(min=0, max=86400),
+    help="Each instance restarts after a random part of this many seconds, so a fleet never restarts "
+    "together (default: the interval; 0 in development).",
+)
+@click.option(
+    "--restart-signal",
+    type=click.Choice(["TERM", "INT", "HUP", "QUIT", "USR1", "USR2"]),
+    default="TERM",
+    show_default=True,
+    help="The signal that asks COMMAND to stop before a restart.",
+)
+@click.option(
+    "--restart-grace",
+    type=click.FloatRange(min=0, max=3600),
+    default=10.0,
+    show_default=True,
+    help="Seconds COMMAND has to stop before SIGKILL.",
+)
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.pass_context
-def run_command(ctx: click.Context, /, command: tuple[str, ...], **options: Any) -> None:
-    """Resolve the variables and replace this process with COMMAND (no shell)."""
-    resolution = resolve_and_report(ctx, settings_from(options))
-    exec_command(command, resolution.environment())
+def run_command(
+    ctx: click.Context,
+    /,
+    command: tuple[str, ...],
+    watch: bool,
+    watch_interval: float | None,
+    restart_spread: float | None,
+    restart_signal: str,
+    restart_grace: float,
+    **options: Any,
+) -> None:
+    """Resolve the variables and replace this process with COMMAND (no shell). With --watch, run
+    COMMAND as a supervised child instead and restart it when its values change."""
+    settings = settings_from(options)
+    resolution = resolve_and_report(ctx, settings)
+    if not watch:
+        exec_command(command, resolution.environment())
+    from calitho_env.core.resolution import resolve
+    from calitho_env.core.watching import supervise, watched
+
+    production = settings.mode.mode is Mode.PRODUCTION
+    interval = watch_interval or (PRODUCTION_INTERVAL if production else DEVELOPMENT_INTERVAL)
+    probe = None
+    if production:
+        from calitho_env.aws.secretsmanager import current_versions
+
+        probe = current_versions(watched(resolution), settings.timeout, settings.region, settings.profile)
+    supervise(
+        command,
+        resolution,
+        lambda: resolve(settings, os.environ),
+        state_of(ctx).reporter,
+        probe,
+        interval,
+        restart_spread if restart_spread is not None else (interval if production else 0.0),
+        getattr(signal, f"SIG{restart_signal}"),
+        restart_grace,
+    )
