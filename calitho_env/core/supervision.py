@@ -76,7 +76,8 @@ class Supervisor:
         killing_at: float | None = None  # when a restarting child gets SIGKILL
         while True:
             now = time.monotonic()
-            deadlines = [d for d in (pending.at if pending and killing_at is None else None, killing_at) if d]
+            waiting = (pending.at if pending and killing_at is None else None, killing_at)
+            deadlines = [d for d in waiting if d is not None and d != float("inf")]
             timeout = max(min(deadlines) - now, 0) if deadlines else None
             with contextlib.suppress(InterruptedError):
                 select.select([self._wake_read], [], [], timeout)
@@ -172,9 +173,9 @@ class Supervisor:
         if os.WIFSIGNALED(status):
             number = os.WTERMSIG(status)
             signal.set_wakeup_fd(-1)
-            with contextlib.suppress(OSError, ValueError):
+            with contextlib.suppress(OSError, ValueError):  # SIGKILL and SIGSTOP have no handler to reset
                 signal.signal(number, signal.SIG_DFL)
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, [number])
+            with contextlib.suppress(OSError):
                 os.kill(os.getpid(), number)
                 time.sleep(0.1)  # the signal is delivered here; as PID 1 it is not, and we fall through
             os._exit(128 + number)
