@@ -19,7 +19,7 @@ from pathlib import Path
 import boto3
 from moto.server import ThreadedMotoServer
 
-from bench import instructions
+from bench import extras, instructions
 from bench.aws_proxy import AwsProxy
 from bench.measure import Samples, launch, peak_kib
 
@@ -264,6 +264,7 @@ def main() -> None:
     parser.add_argument(
         "--no-instructions", action="store_true", help="skip the callgrind counts (they need valgrind, ~1 min)"
     )
+    parser.add_argument("--watch-seconds", type=float, default=60.0, help="how long run --watch is watched idle")
     options = parser.parse_args()
     sizes = [int(size) for size in options.sizes.split(",")]
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -278,11 +279,14 @@ def main() -> None:
         count_instructions = not options.no_instructions and instructions.available()
         counts = development_instructions(folder) if count_instructions else {}
         prod, calls, prod_counts = production(folder, endpoint, proxy, sizes, options.repetitions, count_instructions)
+        more = extras.failover(LAUNCHER, endpoint, folder, LATENCY, options.repetitions)
+        more += extras.parameters(LAUNCHER, endpoint, folder, LATENCY, options.repetitions)
+        more += extras.watch(LAUNCHER, endpoint, folder, options.watch_seconds)
     finally:
         proxy.close()
         server.stop()
         shutil.rmtree(folder)
-    text = report(dev, counts, prod, calls, prod_counts, sizes, options.repetitions)
+    text = report(dev, counts, prod, calls, prod_counts, sizes, options.repetitions) + "\n" + "\n".join(more)
     options.output.write_text(text)
     sys.stdout.write(text)
 

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,11 +34,14 @@ class Fault:
     body: bytes | None = None  # answer with this raw body (and `status`) instead of an AWS error: a captive portal
     region: str | None = None  # only requests signed for this region (the stand-in of one region's outage)
     drop: bool = False  # read the request, then close the connection without a word
+    once_exists: Path | None = None  # only once this file exists: a child process says when the outage starts
 
     def matches(self, action: str, secret_id: str | None, attempt: int, region: str | None = None) -> bool:
         if action != self.action or (self.secret_id is not None and secret_id != self.secret_id):
             return False
         if self.region is not None and region != self.region:
+            return False
+        if self.once_exists is not None and not self.once_exists.exists():
             return False
         if self.first_attempts_only and attempt != 1:
             return False

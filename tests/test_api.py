@@ -6,8 +6,9 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
-from bench.aws_proxy import AwsProxy
+from bench.aws_proxy import AwsProxy, Fault
 from tests.harness import SENTINEL, aws_env, base_env, write
 
 SEED_ENV = (
@@ -169,3 +170,35 @@ def test_a_raised_error_keeps_no_frame_whose_locals_hold_a_value(
     )
     result = python(code, project, aws_env(proxy.url, tmp_path, NODE_ENV="production"))
     assert result.stdout.split("\n")[:2] == ["MissingVariablesError 0", "ConfigurationError 0"], result.stderr
+
+
+def test_max_age_refreshes_and_a_failed_refresh_keeps_the_last_good_value(
+    project: Path, tmp_path: Path, proxy: AwsProxy, create_secret: object, secretsmanager: Any
+) -> None:
+    assert callable(create_secret)
+    create_secret("calitho-suite/app", {"TOKEN": "one"})
+    write(project / ".env", "AWS_SECRET_APP=calitho-suite/app\n")
+    code = (
+        "import logging, sys, boto3, calitho_env\n"
+        "logging.basicConfig(stream=sys.stderr, format='%(levelname)s %(message)s')\n"
+        "sm = boto3.client('secretsmanager')\n"
+        "print(calitho_env.get_secret('TOKEN'))\n"
+        "sm.put_secret_value(SecretId='calitho-suite/app', SecretString='{\"TOKEN\": \"two\"}')\n"
+        "print(calitho_env.get_secret('TOKEN'))  # cached: no max_age, no TTL\n"
+        "print(calitho_env.get_secret('TOKEN', max_age=0))\n"
+        "sm.put_secret_value(SecretId='calitho-suite/app', SecretString='{\"TOKEN\": \"three\"}')\n"
+        "open(sys.argv[1], 'w').write('down')\n"
+        "import time; time.sleep(0.3)\n"
+        "print(calitho_env.get_secret('TOKEN', max_age=0))  # the refresh fails: the last good value\n"
+    )
+    flag = tmp_path / "down"
+    env = aws_env(proxy.url, tmp_path, NODE_ENV="production", AWS_DEFAULT_REGION="us-west-1")
+
+    def python_with_flag() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", code, str(flag)], cwd=project, env=env,
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+
+    proxy.add(Fault("InternalServiceError", status=500, once_exists=flag))
+    result = python_with_flag()
+    assert result.stdout.split() == ["one", "one", "two", "two"], result.stderr
+    assert "keeping the last good values" in result.stderr

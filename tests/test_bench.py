@@ -29,6 +29,8 @@ def test_the_benchmark_runs_and_counts_one_get_secret_value_per_secret(tmp_path:
             "--output",
             str(output),
             "--no-instructions",
+            "--watch-seconds",
+            "2",
         ],
         cwd=ROOT,
         capture_output=True,
