@@ -172,7 +172,7 @@ def watch(launcher: list[str], endpoint: str, folder: Path, seconds: float = 60.
         "",
         f"- resident: {rss:.1f} MiB RSS; CPU {cpu:.2f} s over {elapsed:.0f} s ({100 * cpu / elapsed:.2f} %)",
         f"- API calls: {describes} DescribeSecret and {others} other in {elapsed:.0f} s, so {per_hour:.0f} an hour "
-        f"(3 secrets x 3600 / 1 s = 10800, less the 10 % jitter's average of nothing)",
+        "(3 secrets x 3600 / 1 s = 10800 if each interval were exactly 1 s; each also holds the poll's own time)",
         f"- from put-secret-value to the new child started: {to_new_child:.2f} s (interval 1 s, spread 0, the old "
         "child stopping at once)",
         "",

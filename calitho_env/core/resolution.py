@@ -159,7 +159,7 @@ def secret_layers(configuration: Configuration, fetches: Sequence[FetchResult], 
     failed = {r.request: failure for r in fetches if (failure := r.failure) is not None}
     if failed and settings.fallback is Fallback.NONE:
         raise SecretUnavailableError(
-            "; ".join(f"secret {request.describe()} could not be fetched ({f.code})" for request, f in failed.items()),
+            "; ".join(f"{request.named()} could not be fetched ({f.code})" for request, f in failed.items()),
             hint=next(iter(failed.values())).hint + " (fallback is off: --fallback none / --no-fallback)",
         )
     fetched = {r.request: secret for r in fetches if (secret := r.secret) is not None}
@@ -312,7 +312,7 @@ def _unavailable_notice(
     return Notice(
         "warning",
         "secret_unavailable",
-        f"secret {request.describe()} could not be fetched ({failure.code}: {failure.message}); {instead}",
+        f"{request.named()} could not be fetched ({failure.code}: {failure.message}); {instead}",
         {"secret_id": request.secret_id, "error_code": failure.code, "hint": failure.hint},
     )
 

@@ -48,6 +48,10 @@ class SecretRequest(NamedTuple):
     version_id: str | None = None
     kind: str = SECRET
 
+    def named(self) -> str:
+        """For a sentence: `secret calitho-suite/db`, `parameter /calitho/db`, `parameter path /calitho/`."""
+        return self.describe() if self.kind != SECRET else f"secret {self.describe()}"
+
     def describe(self) -> str:
         if self.kind == PARAMETER:
             return f"parameter {self.secret_id}"
