@@ -232,3 +232,20 @@ def test_in_development_a_change_to_an_env_file_restarts_the_child(project: Path
     wait_for(lambda: any(line.endswith(" two") for line in lines(tmp_path / "log")))
     code, _ = stop(launched)
     assert code == 0
+
+
+def test_an_interactive_child_gets_the_terminal_and_ctrl_c(project: Path, tmp_path: Path) -> None:
+    import pexpect
+
+    program = "import sys; print('ready', flush=True); print('typed', input(), flush=True); input()"
+    session = pexpect.spawn(
+        sys.executable, [*LAUNCH[1:], "run", "--watch", "--", sys.executable, "-c", program],
+        cwd=str(project), env=base_env(tmp_path), encoding="utf-8", timeout=20,
+    )  # fmt: skip
+    session.expect_exact("ready")
+    session.sendline("hello")  # the keyboard reaches the child: it is the terminal's foreground group
+    session.expect_exact("typed hello")
+    session.sendcontrol("c")  # so does Ctrl-C; the child dies of SIGINT, and calitho-env the same way
+    session.expect(pexpect.EOF)
+    session.close()
+    assert session.signalstatus == signal.SIGINT or session.exitstatus == 130
