@@ -9,7 +9,7 @@ import click
 
 from calitho_env.admin.provisioning import generate_value, rotate_key
 from calitho_env.commands.options import aws_options, output_options
-from calitho_env.commands.setup import ask_hidden_twice
+from calitho_env.commands.prompts import ask_hidden_twice
 from calitho_env.core.secret_requests import parse_secret_id
 from calitho_env.core.settings import build_settings
 from calitho_env.errors import ConfigurationError

@@ -21,6 +21,7 @@ from calitho_env.admin.envfile_editor import DEVELOPMENT_FILE, EnvFileEdit, appl
 from calitho_env.admin.provisioning import Change, Upsert, generate_value, upsert
 from calitho_env.admin.seed_secrets import SEED_SECRETS
 from calitho_env.commands.options import aws_options, output_options
+from calitho_env.commands.prompts import ask_hidden_twice
 from calitho_env.core.bindings import PROCESS, Binding, is_valid_name
 from calitho_env.core.envfiles import load_env_files
 from calitho_env.core.secret_requests import parse_secret_id
@@ -224,15 +225,6 @@ def _ask_value(
     if value:
         return value
     return offered.value if offered and offered.value else None
-
-
-def ask_hidden_twice(question: str, again: str) -> str:
-    """Hidden input, typed twice (a typo in a secret is found only in production); Enter alone: ''."""
-    while True:
-        value: str = click.prompt(question, hide_input=True, default="", show_default=False, err=True)
-        if not value or click.prompt(again, hide_input=True, default="", show_default=False, err=True) == value:
-            return value
-        click.echo("the two entries differ; once more", err=True)
 
 
 def _offer_env_edit(path: Path, edit: EnvFileEdit, interactive: bool, no_edit: bool) -> None:

@@ -8,6 +8,7 @@ period and then see the app start anyway.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import signal
 import sys
@@ -49,13 +50,18 @@ def exec_command(argv: Sequence[str], environment: Mapping[str, str]) -> NoRetur
             signal.signal(getattr(signal, name), signal.SIG_DFL)
     try:
         os.execvpe(argv[0], list(argv), dict(environment))
-    except FileNotFoundError:
-        raise CommandNotFoundError(f"{argv[0]!r}: command not found") from None
-    except PermissionError:
-        raise CommandNotExecutableError(f"{argv[0]!r}: permission denied") from None
     except OSError as error:
-        hint = "a script needs a first line such as #!/bin/sh" if error.errno == 8 else None  # ENOEXEC
-        raise CommandNotExecutableError(f"{argv[0]!r}: cannot execute: {error.strerror}", hint=hint) from None
+        raise command_error(argv[0], error) from None
+
+
+def command_error(command: str, error: OSError) -> CommandNotFoundError | CommandNotExecutableError:
+    """Why COMMAND could not be started, in one line like env(1): 127 not found, 126 not executable."""
+    if isinstance(error, FileNotFoundError):
+        return CommandNotFoundError(f"{command!r}: command not found")
+    if isinstance(error, PermissionError):
+        return CommandNotExecutableError(f"{command!r}: permission denied")
+    hint = "a script needs a first line such as #!/bin/sh" if error.errno == errno.ENOEXEC else None
+    return CommandNotExecutableError(f"{command!r}: cannot execute: {error.strerror}", hint=hint)
 
 
 def _end_helpers() -> None:

@@ -24,8 +24,8 @@ from collections.abc import Mapping, Sequence
 from types import FrameType
 from typing import NamedTuple, NoReturn
 
+from calitho_env.core.execution import command_error
 from calitho_env.diagnostics import Reporter
-from calitho_env.errors import CommandNotExecutableError, CommandNotFoundError
 
 FORWARDED = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH")
 STOPPING = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT")  # after these, a child that ends is not restarted
@@ -126,12 +126,8 @@ class Supervisor:
     def _start(self, environment: Mapping[str, str]) -> subprocess.Popen[bytes]:
         try:
             child = subprocess.Popen(self.argv, env=dict(environment), process_group=0)
-        except FileNotFoundError:
-            raise CommandNotFoundError(f"{self.argv[0]!r}: command not found") from None
-        except PermissionError:
-            raise CommandNotExecutableError(f"{self.argv[0]!r}: permission denied") from None
         except OSError as error:
-            raise CommandNotExecutableError(f"{self.argv[0]!r}: cannot execute: {error.strerror}") from None
+            raise command_error(self.argv[0], error) from None
         self._child = child
         self._give_terminal(child.pid)
         return child
