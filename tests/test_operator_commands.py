@@ -193,6 +193,9 @@ def test_help_tells_the_truth_and_no_summary_is_cut(cli: Cli, tmp_path: Path) ->
     assert "..." not in commands  # click cuts a summary it finds too long
     run_help = " ".join(cli("run", "--help", env=base_env(tmp_path)).stdout.split())
     assert "default: CALITHO_ENV_MODE, else NODE_ENV, else development" in run_help
+    assert "the files looked for and read" in run_help  # what -v adds, per command
+    check_help = " ".join(cli("check", "--help", env=base_env(tmp_path)).stdout.split())
+    assert "-v, --verbose Adds nothing here: check reports everything it finds on stdout." in check_help
 
 
 def test_a_profile_chooses_credentials_and_region(

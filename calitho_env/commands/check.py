@@ -10,13 +10,13 @@ from typing import Any
 import click
 
 from calitho_env.admin.check_report import CheckReport, SecretReport, build_check_report
-from calitho_env.commands.options import output_options, resolution_options, settings_from
+from calitho_env.commands.options import reports, resolution_options, settings_from
 from calitho_env.errors import EXIT_FAILURE
 
 
 @click.command("check", short_help="Why are my secrets not loading? Every fact, each problem with its fix.")
 @resolution_options
-@output_options
+@reports("Adds nothing here: check reports everything it finds on stdout.")
 @click.option(
     "--format",
     "format_name",

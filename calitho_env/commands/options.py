@@ -27,7 +27,22 @@ def _set_output(ctx: click.Context, param: click.Parameter, value: Any) -> None:
         state.debug = True
 
 
-def output_options(function: F) -> F:
+RESOLUTION_REPORT = (
+    "Also say the mode and why, the files looked for and read, endpoint overrides, each fetch with its "
+    "region and latency, and how many variables each source gave (names only)."
+)
+
+
+def reports(verbose: str) -> Callable[[F], F]:
+    """The output options, with what -v adds for this command."""
+
+    def decorate(function: F) -> F:
+        return output_options(function, verbose)
+
+    return decorate
+
+
+def output_options(function: F, verbose: str = RESOLUTION_REPORT) -> F:
     """-q / -v / --log-format / --debug, accepted before or after the command name."""
     for decorator in reversed(
         [
@@ -38,7 +53,7 @@ def output_options(function: F) -> F:
                 count=True,
                 expose_value=False,
                 callback=_set_output,
-                help="Also say the mode and why, files read, secrets fetched and latencies (names only).",
+                help=verbose,
             ),
             click.option(
                 "--log-format",

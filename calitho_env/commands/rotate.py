@@ -8,7 +8,7 @@ import sys
 import click
 
 from calitho_env.admin.provisioning import generate_value, rotate_key
-from calitho_env.commands.options import aws_options, output_options
+from calitho_env.commands.options import aws_options, reports
 from calitho_env.commands.prompts import ask_hidden_twice
 from calitho_env.core.secret_requests import parse_secret_id
 from calitho_env.core.settings import build_settings
@@ -26,7 +26,7 @@ from calitho_env.errors import ConfigurationError
     "--stdin", "from_stdin", is_flag=True, help="Read the new value from standard input (on a terminal: asked twice)."
 )
 @aws_options("Seconds for all of rotate's AWS calls")
-@output_options
+@reports("Adds nothing here: rotate always says the new version id and what to restart.")
 def rotate_command(
     secret_id: str,
     key: str,

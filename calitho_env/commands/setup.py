@@ -20,7 +20,7 @@ import click
 from calitho_env.admin.envfile_editor import DEVELOPMENT_FILE, EnvFileEdit, apply_edit
 from calitho_env.admin.provisioning import Change, Upsert, generate_value, upsert
 from calitho_env.admin.seed_secrets import SEED_SECRETS
-from calitho_env.commands.options import aws_options, output_options
+from calitho_env.commands.options import aws_options, reports
 from calitho_env.commands.prompts import ask_hidden_twice
 from calitho_env.core.bindings import PROCESS, Binding, is_valid_name
 from calitho_env.core.envfiles import load_env_files
@@ -97,7 +97,7 @@ def _tags(pairs: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("--no-edit", is_flag=True, help="Leave .env and .env.development as they are.")
 @aws_options("Seconds for each secret's AWS calls, the time you spend answering aside")
-@output_options
+@reports("Adds nothing here: setup always says what it did with each secret.")
 def setup_command(
     yes: bool,
     overwrite: bool,
