@@ -355,3 +355,22 @@ def test_no_format_emits_a_hostile_name_value_or_source_unsafely(bindings: dict[
         assert not any(value in refusal for value in bindings.values() if len(value) > 3)
     else:
         assert dict(dotenv_values(stream=io.StringIO(dotenv), interpolate=False)) == bindings
+
+
+def test_setup_never_blocks_on_a_fifo_where_it_would_edit(cli: Cli, project: Path, tmp_path: Path, aws: str) -> None:
+    write(project / ".env", SETUP_ENV)
+    os.mkfifo(project / ".env.development")
+    started = time.monotonic()
+    result = cli("setup", "--yes", env=aws_env(aws, tmp_path), timeout=30)
+    assert time.monotonic() - started < 20
+    assert result.returncode == 78
+    assert ".env.development is not a regular env file" in result.stderr
+    assert (project / ".env").read_text() == SETUP_ENV  # nothing half-edited
+    assert_no_leak(result)
+
+
+def test_rotate_reads_at_most_64_kib_from_stdin(cli: Cli, tmp_path: Path, aws: str, create_secret: Create) -> None:
+    create_secret("calitho-suite/app", {"A": "x"})
+    result = cli("rotate", "calitho-suite/app", "A", "--stdin", env=aws_env(aws, tmp_path), stdin="v" * 70000)
+    assert result.returncode == 78
+    assert "over 64 KiB" in result.stderr

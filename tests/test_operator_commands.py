@@ -304,3 +304,10 @@ def test_verbose_names_the_files_looked_for_that_were_not_found(cli: Cli, projec
     assert "looked for .env.development.local: not found" in result.stderr
     assert "looked for .env.local: not found" in result.stderr
     assert "read .env" in result.stderr
+
+
+def test_mask_masks_mapping_ids_in_the_table_too(cli: Cli, project: Path, tmp_path: Path) -> None:
+    write(project / ".env", "AWS_SECRET_DATABASE=calitho-suite/database\n")
+    table = cli("print", "--format", "table", "--mask", env=base_env(tmp_path)).stdout
+    assert "calitho-suite/database" not in table
+    assert "********" in table

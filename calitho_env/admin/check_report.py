@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -115,6 +116,11 @@ def _look_at_aws(report: CheckReport, requests: list[SecretRequest], settings: S
     from calitho_env.aws.session import AwsSession
 
     timeout = settings.timeout
+    deadline = time.monotonic() + timeout  # identity, credential source and every lookup: one --timeout
+
+    def remaining() -> float:
+        return max(deadline - time.monotonic(), 0.001)
+
     session = AwsSession(timeout, region=settings.region, workers=len(requests) + 1, profile=settings.profile)
     report.region = session.region
     for override in endpoint_overrides(os.environ):
@@ -124,14 +130,14 @@ def _look_at_aws(report: CheckReport, requests: list[SecretRequest], settings: S
     if report.region is None:
         report.warnings.append("no AWS region is configured; only secrets given by full ARN can be read")
     # Who we are is information, not a condition: a private subnet may reach Secrets Manager but not STS.
-    (identity,) = call_all([lambda: session.sts().get_caller_identity()], min(timeout, STS_TIMEOUT))
+    (identity,) = call_all([lambda: session.sts().get_caller_identity()], min(remaining(), STS_TIMEOUT))
     if isinstance(identity, FetchFailure):
         report.warnings.append(f"AWS identity unknown ({identity.code}): {sts_hint(identity.code)}")
     else:
         report.account, report.caller_arn = identity.get("Account"), identity.get("Arn")
-    (source,) = call_all([session.credential_source], timeout)
+    (source,) = call_all([session.credential_source], remaining())
     report.credential_source = None if isinstance(source, FetchFailure) else _credential_source_name(source)
-    return look_up_secrets(session, requests, timeout)
+    return look_up_secrets(session, requests, remaining())
 
 
 def _credential_source_name(method: str | None) -> str | None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from calitho_env.core.atomic_write import write_atomically
 from calitho_env.core.dotenv_syntax import parse_stream
+from calitho_env.core.envfiles import MAX_FILE_BYTES, read_regular_file
 from calitho_env.errors import ConfigurationError
 
 DEVELOPMENT_FILE = ".env.development"
@@ -105,9 +106,14 @@ def _appended(current: str, moved: Mapping[str, str], newline: str) -> str:
 
 def _read_text(path: Path) -> str:
     try:
-        data = path.read_bytes()
+        data = read_regular_file(path)  # never blocks on a FIFO, never reads /dev/zero forever
     except FileNotFoundError:
         return ""
+    except OSError as error:
+        reason = error.strerror or "a directory"
+        raise ConfigurationError(f"{path} cannot be read ({reason}); it was not edited") from None
+    if data is None or len(data) > MAX_FILE_BYTES:
+        raise ConfigurationError(f"{path} is not a regular env file of at most 16 MiB; it was not edited")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

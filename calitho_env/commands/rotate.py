@@ -14,6 +14,8 @@ from calitho_env.core.secret_requests import parse_secret_id
 from calitho_env.core.settings import build_settings
 from calitho_env.errors import ConfigurationError
 
+MAX_VALUE = 65536  # characters: a whole secret may hold at most 64 KiB
+
 
 @click.command("rotate", short_help="Put a new version of a secret with one key changed.")
 @click.argument("secret_id")
@@ -60,7 +62,9 @@ def _read_stdin(key: str) -> str:
     if sys.stdin.isatty():  # a person at a terminal: ask, hidden, twice, instead of waiting silently
         value = ask_hidden_twice(f"New value for {key} (input hidden)", f"Repeat {key}")
     else:
-        value = sys.stdin.read().removesuffix("\n").removesuffix("\r")
+        value = sys.stdin.read(MAX_VALUE + 1).removesuffix("\n").removesuffix("\r")  # /dev/zero must not fill memory
+        if len(value) > MAX_VALUE:
+            raise ConfigurationError("the value on standard input is over 64 KiB, Secrets Manager's limit")
     if not value:
         raise ConfigurationError("no value given", hint='e.g. printf %s "$VALUE" | calitho-env rotate ... --stdin')
     return value

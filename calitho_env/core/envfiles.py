@@ -24,7 +24,7 @@ MAX_FILE_BYTES = 16 * 1024 * 1024  # an env file larger than this is refused
 MAX_VALUE_CHARS = 1024 * 1024  # one value, after ${VAR} expansion
 
 
-def _read_regular_file(path: Path) -> bytes | None:
+def read_regular_file(path: Path) -> bytes | None:
     """The file's bytes (at most MAX_FILE_BYTES + 1), or None when it is not a regular file.
 
     Opened without blocking and checked before reading: a FIFO would wait forever for a writer,
@@ -125,7 +125,7 @@ def _expand(raw: str, lookup: Mapping[str, str], where: str, name: str) -> str:
 
 def _read(path: Path, *, must_exist: bool) -> str | None:
     try:
-        data = _read_regular_file(path)
+        data = read_regular_file(path)
     except FileNotFoundError:
         if must_exist:
             raise ConfigurationError(f"env file {path} does not exist", hint="check the --env-file path") from None

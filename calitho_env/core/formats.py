@@ -20,7 +20,7 @@ def masked(value: str) -> str:
 
 def render(bindings: Sequence[Binding], format_name: str, mask: bool, wide: bool = False) -> str:
     if format_name == "table":
-        return _table(bindings, wide)
+        return _table(bindings, wide, mask)
     values = [(b.name, masked(b.value) if mask else b.value) for b in bindings]
     if format_name == "json":
         return json.dumps(dict(values), ensure_ascii=False, indent=2) + "\n"
@@ -99,16 +99,11 @@ def printable(text: str) -> str:
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
-def _table(bindings: Sequence[Binding], wide: bool) -> str:
+def _table(bindings: Sequence[Binding], wide: bool, mask: bool) -> str:
     """NAME, SOURCE, VALUE for people: values masked (a mapping shows its secret id, which is no
-    secret), version ids short and the SOURCE column cut to fit 80 columns unless `wide`."""
+    secret, unless --mask), version ids short and the SOURCE column cut to fit 80 columns unless `wide`."""
     rows = [("NAME", "SOURCE", "VALUE")] + [
-        (
-            printable(b.name),
-            printable(_source(b, wide)),
-            printable(b.value if is_mapping_name(b.name) else masked(b.value)),
-        )
-        for b in bindings
+        (printable(b.name), printable(_source(b, wide)), printable(_shown_value(b, mask))) for b in bindings
     ]
     name_width = max(len(row[0]) for row in rows)
     source_width = max(len(row[1]) for row in rows)
@@ -119,8 +114,8 @@ def _table(bindings: Sequence[Binding], wide: bool) -> str:
     return "".join(line + "\n" for line in lines)
 
 
-def _shown_value(binding: Binding) -> str:
-    return binding.value if is_mapping_name(binding.name) else masked(binding.value)
+def _shown_value(binding: Binding, mask: bool) -> str:
+    return binding.value if is_mapping_name(binding.name) and not mask else masked(binding.value)
 
 
 def _source(binding: Binding, wide: bool) -> str:

@@ -58,7 +58,6 @@ class Supervisor:
         os.set_blocking(self._wake_read, False)
         os.set_blocking(self._wake_write, False)
         self._signals: list[int] = []
-        self._child: subprocess.Popen[bytes] | None = None
         self._terminal = _terminal_fd()
 
     def wake(self) -> None:
@@ -128,7 +127,6 @@ class Supervisor:
             child = subprocess.Popen(self.argv, env=dict(environment), process_group=0)
         except OSError as error:
             raise command_error(self.argv[0], error) from None
-        self._child = child
         self._give_terminal(child.pid)
         return child
 
@@ -165,7 +163,10 @@ class Supervisor:
 
     def _exit_like(self, status: int) -> NoReturn:
         """End as the child ended: its exit code, or death by the same signal (the shell sees 128+n)."""
-        sys.stdout.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:  # None: started with that descriptor closed
+                with contextlib.suppress(OSError, ValueError):
+                    stream.flush()
         if os.WIFSIGNALED(status):
             number = os.WTERMSIG(status)
             signal.set_wakeup_fd(-1)

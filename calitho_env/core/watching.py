@@ -81,9 +81,12 @@ class Watcher(threading.Thread):
     def run(self) -> None:
         while True:
             time.sleep(jittered(self.interval))
-            change = self._change()
-            if change is not None:
-                self._resolve_again(change)
+            try:
+                change = self._change()
+                if change is not None:
+                    self._resolve_again(change)
+            except Exception as error:  # noqa: BLE001 - a watcher that dies quietly would stop restarts unseen
+                self.reporter.warning("watch_error", f"unexpected {type(error).__name__}; watching on")
 
     def _change(self) -> str | None:
         if self.probe is None:
