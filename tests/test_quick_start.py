@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -62,10 +63,8 @@ def test_the_readme_quick_start_runs_pasted_as_one_block_from_an_empty_folder(tm
         try:
             shell.wait(timeout=120)
         finally:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(shell.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
     stdout, stderr = out.read_text(), err.read_text()
     said = f"stdout:\n{stdout}\nstderr:\n{stderr}"
 
@@ -86,5 +85,6 @@ def test_the_readme_quick_start_runs_pasted_as_one_block_from_an_empty_folder(tm
 
     mappings = (folder / ".env").read_text(encoding="utf-8")
     assert "AWS_SECRET_DATABASE=calitho-suite/database" in mappings
-    assert "postgresql://" not in mappings and "redis://" not in mappings  # .env holds ids, no values
+    assert "postgresql://" not in mappings
+    assert "redis://" not in mappings
     assert not (folder / ".env.production").exists()
