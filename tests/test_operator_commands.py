@@ -219,7 +219,7 @@ def test_a_mode_that_is_not_one_says_how_to_choose_one(cli: Cli, tmp_path: Path)
     assert result.returncode == 78
     said = " ".join(result.stderr.split())
     assert "--mode or CALITHO_ENV_MODE" in said
-    assert "README, Staging" in said
+    assert "docs/production.md, Staging" in said
 
 
 # --- print ----------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ def choose_mode(flag: str | None, environ: Mapping[str, str]) -> ModeChoice:
             raise ConfigurationError(
                 f"{origin} is {shown}, which is not a mode (development, production, test)",
                 hint="choose the mode with --mode or CALITHO_ENV_MODE (which win over NODE_ENV); a stage such as "
-                "staging is production with its own secrets: README, Staging",
+                "staging is production with its own secrets: docs/production.md, Staging",
             ) from None
     return ModeChoice(Mode.DEVELOPMENT, "default")
 
