@@ -48,7 +48,9 @@ def test_the_readme_quick_start_runs_pasted_as_one_block_from_an_empty_folder(tm
     home.mkdir()
     # calitho-env, moto_server and pip as the reader has them after installing into this environment
     path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"
-    env = base_env(home, {"PATH": path, "MOTO_PORT": str(free_port())})
+    # pip finds moto[server] installed (make test installs it) and asks no index: no traffic beyond 127.0.0.1
+    offline = {"PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    env = base_env(home, {"PATH": path, "MOTO_PORT": str(free_port()), **offline})
     out, err = tmp_path / "stdout", tmp_path / "stderr"  # files, not pipes: the server it leaves behind holds them
     with out.open("w") as stdout_file, err.open("w") as stderr_file:
         shell = subprocess.Popen(
