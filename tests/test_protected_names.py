@@ -173,7 +173,8 @@ def test_a_python_child_does_not_run_the_browser_pythonwarnings_would_open(
     result = cli("run", "--", sys.executable, "-c", "print('started')", env=production(aws, tmp_path))
     assert result.returncode == 0, result.stderr
     assert not marker.exists()
-    assert "may not set PYTHONWARNINGS" in result.stderr and "may not set BROWSER" in result.stderr
+    assert "may not set PYTHONWARNINGS" in result.stderr
+    assert "may not set BROWSER" in result.stderr
 
 
 def test_the_python_payload_is_real(tmp_path: Path) -> None:
@@ -209,7 +210,8 @@ def test_a_git_child_does_not_run_an_fsmonitor_a_secret_configures(
     cli: Cli, project: Path, tmp_path: Path, aws: str, create_secret: Create, ssm: Any, channel: str
 ) -> None:
     script, marker = marker_script(tmp_path)
-    subprocess.run(["git", "init", "-q", str(project)], check=True, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    git_env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    subprocess.run(["git", "init", "-q", str(project)], check=True, env=git_env)
     payload = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "core.fsmonitor", "GIT_CONFIG_VALUE_0": str(script)}
     plant(channel, payload, project, create_secret, ssm)
     result = cli("run", "--", "git", "status", "--short", env=production(aws, tmp_path))
