@@ -37,6 +37,10 @@ from calitho_env.errors import MissingVariablesError, SecretUnavailableError
 if TYPE_CHECKING:  # development never imports the fetch types: there is nothing to fetch
     from calitho_env.core.fetched import FetchedPath, FetchedSecret, FetchFailure, FetchResult, SecretFetcher
 
+# Next.js's own env-file loader (@next/env) reads no env file once this is set (docs/safety.md, Next.js):
+# what a child sees is what calitho-env resolved, not a value it withheld that Next would read back.
+NEXT_ENV_FILES_LOADED = "__NEXT_PROCESSED_ENV"
+
 
 class Configuration(NamedTuple):
     """What the env files and the process environment ask for, before any secret is fetched."""
@@ -83,7 +87,11 @@ class Resolution(NamedTuple):
     notices: tuple[Notice, ...]
 
     def environment(self) -> dict[str, str]:
-        return {name: binding.value for name, binding in self.variables.items()}
+        """The child's environment: the variables, and the mark that keeps Next.js from reading the env
+        files again (an env file or the process environment may set the mark itself, e.g. empty: off)."""
+        child = {name: binding.value for name, binding in self.variables.items()}
+        child.setdefault(NEXT_ENV_FILES_LOADED, "true")
+        return child
 
     def failures(self) -> list[tuple[FetchResult, FetchFailure]]:
         return [(f, failure) for f in self.fetches if (failure := f.failure) is not None]
