@@ -18,6 +18,7 @@ from calitho_env.core.bindings import (
     FallbackSource,
     FileSource,
     ProcessSource,
+    SecretSource,
     is_protected,
 )
 from calitho_env.core.envfiles import EnvFileLayer, load_env_files
@@ -136,6 +137,7 @@ def resolve(settings: Settings, environ: Mapping[str, str], fetch: SecretFetcher
         unset = layers.unset
         variables = {name: b for name, b in {**layers.below, **_present(layers.over)}.items() if name not in unset}
         injected = [name for name in [*files, *layers.mapped, *layers.over] if name not in unset]
+    notices += framework_notices(variables, settings.mode)
     resolution = Resolution(
         mode=settings.mode,
         variables=MappingProxyType(dict(variables)),
@@ -149,6 +151,41 @@ def resolve(settings: Settings, environ: Mapping[str, str], fetch: SecretFetcher
     )
     _check_required(resolution, settings.required)
     return resolution
+
+
+# Names whose values a framework's build inlines into the browser bundle: Next.js, Vite, Create React
+# App, Vue CLI, Nuxt, Expo, Gatsby, SvelteKit and Astro.
+PUBLIC_PREFIXES = (
+    "NEXT_PUBLIC_", "VITE_", "REACT_APP_", "VUE_APP_", "NUXT_PUBLIC_", "EXPO_PUBLIC_", "GATSBY_", "PUBLIC_",
+)  # fmt: skip
+
+
+def framework_notices(variables: Mapping[str, Binding], mode: ModeChoice) -> list[Notice]:
+    """What the child's framework makes of a value that calitho-env passes on as it is."""
+    notices = []
+    public = [n for n, b in variables.items() if n.startswith(PUBLIC_PREFIXES) and isinstance(b.source, SecretSource)]
+    if public:
+        notices.append(
+            Notice(
+                "warning",
+                "secret_in_public_name",
+                f"{', '.join(public)}: a secret's value under a public prefix (NEXT_PUBLIC_, VITE_, ...): "
+                "a build inlines it into the browser bundle, where anyone can read it",
+                {"variables": public, "hint": "keep secrets in server-only names; public names are for public values"},
+            )
+        )
+    node_env = variables.get("NODE_ENV")
+    if node_env and isinstance(node_env.source, FileSource) and node_env.value.strip().lower() != mode.mode.value:
+        notices.append(
+            Notice(
+                "warning",
+                "node_env_from_file",
+                f"NODE_ENV from {node_env.source} is passed on to the child but does not choose the mode, "
+                f"which is {mode.describe()}: as in Next.js, only the process environment's NODE_ENV does",
+                {"hint": "set NODE_ENV or CALITHO_ENV_MODE in the process environment (the image's ENV)"},
+            )
+        )
+    return notices
 
 
 class SecretLayers(NamedTuple):
