@@ -187,14 +187,9 @@ def declared_layer(
     names = read_declared_names(settings.example, settings.example_given) if settings.example else None
     if names is None:
         return dict(variables), Declared(), []
-    result = dict(variables)
     left_out = sorted(n for n, b in variables.items() if n not in names and n in mapped and b == mapped[n])
-    for name in left_out:
-        below = configuration.base.get(name)
-        if below is None:
-            del result[name]
-        else:
-            result[name] = below
+    kept = {name: binding for name, binding in variables.items() if name not in left_out}
+    result = {**kept, **{name: configuration.base[name] for name in left_out if name in configuration.base}}
     found = []
     if left_out:
         found.append(
