@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.harness import SENTINEL, Create, aws_env, write
+from tests.harness import DUMP_ENV, SENTINEL, Cli, Create, aws_env, base_env, write
 
 ROOT = Path(__file__).resolve().parent.parent
 NEXTJS = ROOT / "build" / "nextjs"
@@ -110,3 +110,12 @@ def test_without_calitho_env_next_start_reads_the_env_file_itself(app: Path, tmp
     """The mechanism the tests above rely on: Next.js fills what is not in its environment from `.env`."""
     with serving([], app, {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}) as url:
         assert answer(url) == DEVELOPMENT_URL
+
+
+@pytest.mark.parametrize("watch", [[], ["--watch"]])
+def test_every_child_of_run_gets_the_mark_that_keeps_next_from_reading_env_files(
+    cli: Cli, project: Path, tmp_path: Path, watch: list[str]
+) -> None:
+    assert cli("run", *watch, "--", *DUMP_ENV, env=base_env(tmp_path)).child_env()["__NEXT_PROCESSED_ENV"] == "true"
+    write(project / ".env", "__NEXT_PROCESSED_ENV=\n")  # set on purpose (empty: Next reads its files): kept
+    assert cli("run", *watch, "--", *DUMP_ENV, env=base_env(tmp_path)).child_env()["__NEXT_PROCESSED_ENV"] == ""
