@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 NODE_DOTENV := build/node/node_modules/dotenv/package.json
+NEXTJS := build/nextjs
+NEXTJS_APP := tests/nextjs_app/next.config.js tests/nextjs_app/app/database-url/route.js
 
-.PHONY: install demo test check bench clean
+.PHONY: install demo test check bench clean nextjs
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,10 +21,23 @@ $(NODE_DOTENV):
 	mkdir -p build/node
 	npm install --prefix build/node --no-audit --no-fund --silent dotenv@17
 
+# A real Next.js server for tests/test_nextjs.py: pinned next, react and react-dom, and the app of
+# tests/nextjs_app built once (`next build`); both are cached under build/ until the app changes.
+$(NEXTJS)/node_modules/next/package.json:
+	mkdir -p $(NEXTJS)
+	npm install --prefix $(NEXTJS) --no-audit --no-fund --silent next@15.5.29 react@19.1.1 react-dom@19.1.1
+
+$(NEXTJS)/.next/BUILD_ID: $(NEXTJS)/node_modules/next/package.json $(NEXTJS_APP)
+	cp -R tests/nextjs_app/. $(NEXTJS)/
+	cd $(NEXTJS) && NEXT_TELEMETRY_DISABLED=1 node node_modules/next/dist/bin/next build > build.log 2>&1 \
+		|| { cat build.log; exit 1; }
+
+nextjs: $(NEXTJS)/.next/BUILD_ID
+
 demo: install
 	$(BIN)/python examples/demo.py
 
-test: install $(NODE_DOTENV)
+test: install $(NODE_DOTENV) $(NEXTJS)/.next/BUILD_ID
 	$(BIN)/python -m pytest -n 2 -q -m 'not serial'
 	$(BIN)/python -m pytest -q -m serial
 

@@ -41,6 +41,21 @@ class MissingVariablesError(ConfigurationError):
         )
 
 
+class DeclaredVariablesMissingError(MissingVariablesError):
+    """Variables the app's .env.example declares are unset once resolution is done."""
+
+    def __init__(self, example: str, missing: dict[str, str | None]) -> None:
+        super().__init__(list(missing))
+        self.message = f"declared in {example} but not set: " + ", ".join(
+            f"{name} ({why})" if why else name for name, why in missing.items()
+        )
+        self.args = (self.message,)
+        self.hint = (
+            "set each in an env file, the environment or a mapped secret (an empty value counts as set), "
+            "or remove it from the example; --example none turns the check off"
+        )
+
+
 class SecretUnavailableError(CalithoError):
     """A secret could not be fetched and fallback is off."""
 

@@ -157,6 +157,9 @@ def test_json_format_gives_the_same_facts_as_a_documented_object(
         "required",
         "problems",
         "warnings",
+        "example",
+        "declared_unset",
+        "left_out",
     }
     assert report["ok"] is False
     assert (report["mode"], report["mode_origin"], report["region"]) == ("production", "NODE_ENV", "us-west-1")

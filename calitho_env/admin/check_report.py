@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from calitho_env.core.bindings import Binding, SecretSource, Source
 from calitho_env.core.endpoints import endpoint_overrides
+from calitho_env.core.envfiles import read_declared_names
 from calitho_env.core.fetched import FetchedPath, FetchedSecret, FetchFailure, FetchResult, hint_for, sts_hint
 from calitho_env.core.resolution import Resolution, read_configuration, resolve, stands_in_for
 from calitho_env.core.secret_requests import SecretReference, SecretRequest, is_mapping_name
 from calitho_env.core.settings import Fallback, Mode, Settings
-from calitho_env.errors import ConfigurationError, MissingVariablesError
+from calitho_env.errors import ConfigurationError, DeclaredVariablesMissingError, MissingVariablesError
 
 if TYPE_CHECKING:
     from calitho_env.aws.secretsmanager import SecretDescription, SecretLookup
@@ -67,6 +68,9 @@ class CheckReport:
     problems: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # facts worth knowing that are not wrong
+    example: str | None = None  # the app's .env.example, when one declares its variables
+    declared_unset: dict[str, str | None] = field(default_factory=dict)  # declared name -> why it is unset
+    left_out: list[str] = field(default_factory=list)  # keys of secrets left out: the example does not declare them
 
     @property
     def ok(self) -> bool:
@@ -85,6 +89,8 @@ def build_check_report(settings: Settings, environ: Mapping[str, str]) -> CheckR
     report = CheckReport(settings.mode.mode.value, settings.mode.origin, settings.mode.describe())
     try:
         configuration = read_configuration(settings, environ, references=settings.references)
+        if settings.example is not None:
+            read_declared_names(settings.example, settings.example_given)  # its faults, before any AWS call
     except ConfigurationError as error:
         report.problems.append(Problem(error.message, error.hint))
         return report
@@ -240,7 +246,9 @@ def _check_resolution(
     fallback = Fallback.ALL if settings.fallback is Fallback.NONE else settings.fallback
     as_run = settings._replace(fallback=fallback, required=())
     try:
-        resolution = resolve(as_run, environ, fetch=lambda requests, timeout: [replay[r] for r in requests])
+        resolution = resolve(
+            as_run, environ, fetch=lambda requests, timeout: [replay[r] for r in requests], raise_unset=False
+        )
     except ConfigurationError:
         return  # a secret of the wrong shape: its secret report above has said so
     for name in settings.required:
@@ -250,11 +258,30 @@ def _check_resolution(
     if missing:
         shortfall = MissingVariablesError(missing)
         report.problems.append(Problem(shortfall.message, shortfall.hint))
+    _check_declared(report, resolution)
     for secret, lookup in zip(report.secrets, lookups, strict=True):
         if secret.readable:  # what run would use for each key if the secret were gone
             secret.fallback = {key: str(base[key].source) if key in base else None for key in secret.keys}
         else:  # what run uses now instead
             secret.fallback = _standing_in(resolution, lookup.request, secret.used_by)
+
+
+def _check_declared(report: CheckReport, resolution: Resolution) -> None:
+    """What the app's .env.example declares and run would leave unset, and the secrets' keys it leaves out."""
+    declared = resolution.declared
+    if declared.example is None:
+        return
+    report.example = str(declared.example)
+    report.declared_unset = dict(declared.unset)
+    report.left_out = list(declared.left_out)
+    if declared.unset:
+        shortfall = DeclaredVariablesMissingError(report.example, report.declared_unset)
+        report.problems.append(Problem(shortfall.message, shortfall.hint))
+    if declared.left_out:
+        report.warnings.append(
+            f"{len(declared.left_out)} key(s) of secrets left out, which {report.example} does not declare: "
+            + ", ".join(declared.left_out)
+        )
 
 
 def _source_for_people(source: Source) -> str:

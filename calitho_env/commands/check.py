@@ -75,6 +75,9 @@ def render_text(report: CheckReport) -> str:
         for name, source in report.required.items():
             state = "ok  " if source else "MISSING"
             lines += _wrapped(f"{state:<7} {name:<{width}}  {source or ''}".rstrip(), "  ", " " * (width + 12))
+    if report.example is not None:
+        unset = len(report.declared_unset)
+        lines += _field("declared", f"{report.example}: " + (f"{unset} unset" if unset else "every name is set"))
     for note in report.notes:
         lines += _wrapped(note, "note: ", "      ")
     for warning in report.warnings:

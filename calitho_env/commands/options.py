@@ -105,6 +105,13 @@ def source_options(function: F) -> F:
                 help="Read this file instead of the cascade; repeatable, a later file overrides.",
             ),
             click.option(
+                "--example",
+                metavar="FILE|none",
+                help="The app's declared variables (default: .env.example in --dir, when it exists; none: off; "
+                "also CALITHO_ENV_EXAMPLE): each must be set, and in production a secret's undeclared keys are "
+                "left out.",
+            ),
+            click.option(
                 "--no-references",
                 is_flag=True,
                 help="Pass ARN values on as they are instead of resolving them; also CALITHO_ENV_REFERENCES=0.",
@@ -204,4 +211,5 @@ def settings_from(options: dict[str, Any]) -> Settings:
         region=options.get("region"),
         profile=options.get("profile"),
         regions=[options["regions"]] if options.get("regions") else (),
+        example=options.get("example"),
     )

@@ -10,7 +10,8 @@ import click
 
 from calitho_env.commands.options import output_options, resolution_options, settings_from
 from calitho_env.commands.reporting import resolve_and_report
-from calitho_env.core.formats import FORMATS, render
+from calitho_env.commands.state import state_of
+from calitho_env.core.formats import FORMATS, render, writable
 from calitho_env.errors import CalithoError
 
 
@@ -58,7 +59,16 @@ def print_command(
         chosen = list(names)
     else:
         chosen = sorted(resolution.variables) if everything else sorted(resolution.injected)
-    text = render([resolution.variables[name] for name in chosen], format_name, mask, wide)
+    bindings, left_out = writable([resolution.variables[name] for name in chosen], format_name)
+    if left_out:  # the names themselves are not shown: one may be a line of code
+        state_of(ctx).reporter.warning(
+            "names_not_portable",
+            f"{left_out} inherited variable(s) left out: their names are not portable identifiers, "
+            f"which --format {format_name} cannot carry safely",
+            count=left_out,
+            hint="--format json keeps them",
+        )
+    text = render(bindings, format_name, mask, wide)
     # surrogateescape: a value inherited as undecodable bytes is printed back as those bytes.
     data = text.encode("utf-8", "surrogateescape")
     if output is not None:

@@ -9,23 +9,54 @@ from calitho_env.errors import ConfigurationError
 
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
-# Keys a secret may not set: they change which program runs, what an interpreter loads before the
-# app's own code, or where the SDK and TLS clients send requests and whom they trust. Whoever can
-# write a secret must not gain code execution in every service that reads it.
+# Keys a secret may not set (docs/safety.md): they change which program runs, what an interpreter,
+# a shell or a tool the app launches loads or executes, where the SDK, TLS and package clients send
+# requests and whom they trust, or where the credentials come from. Whoever can write a secret must
+# not gain code execution in every service that reads it. Compared as written: their readers do.
 PROTECTED_NAMES = frozenset(
     {
-        "PATH", "HOME", "SHELL", "IFS", "ENV", "BASH_ENV", "SHELLOPTS", "BASHOPTS", "PS4", "PROMPT_COMMAND",
-        "NODE_OPTIONS", "NODE_PATH", "NODE_EXTRA_CA_CERTS",
-        "PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME", "PYTHONUSERBASE", "PYTHONINSPECT",
-        "PERL5OPT", "PERL5LIB", "PERLLIB", "PERL5DB", "RUBYOPT", "RUBYLIB",
-        "JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS", "CLASSPATH",
-        "GCONV_PATH", "LOCPATH", "MALLOC_CONF",
-        "AWS_CA_BUNDLE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE",
-        "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
-        "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "all_proxy", "no_proxy",
+        "PATH", "HOME", "SHELL", "TMPDIR",
+        # glibc's own list of variables it ignores for setuid programs
+        "GCONV_PATH", "GETCONF_DIR", "GLIBC_TUNABLES", "HOSTALIASES", "LOCALDOMAIN", "LOCPATH", "NIS_PATH",
+        "NLSPATH", "RESOLV_HOST_CONF", "RES_OPTIONS", "TZDIR",
+        "IFS", "ENV", "BASH_ENV", "SHELLOPTS", "BASHOPTS", "PS0", "PS1", "PS2", "PS3", "PS4", "PROMPT_COMMAND",
+        "CDPATH", "GLOBIGNORE", "FPATH", "ZDOTDIR", "HISTFILE", "INPUTRC",
+        "JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS", "JAVA_OPTS", "JAVA_HOME", "CLASSPATH",
+        "MAVEN_OPTS", "GRADLE_OPTS",
+        "DOTNET_STARTUP_HOOKS", "DOTNET_ADDITIONAL_DEPS", "COR_ENABLE_PROFILING", "COR_PROFILER", "COR_PROFILER_PATH",
+        "PHPRC", "PHP_INI_SCAN_DIR",
+        "GOFLAGS", "GOPROXY", "GOSUMDB", "GONOSUMDB", "GONOSUMCHECK", "GONOPROXY", "GOINSECURE", "GOPRIVATE",
+        "GOTOOLCHAIN", "GOENV",
+        "RUSTC", "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER", "RUSTDOC", "RUSTFLAGS",
+        "MAKEFLAGS", "MFLAGS", "GNUMAKEFLAGS", "CC", "CXX",
+        "PNPM_HOME",
+        "BROWSER", "EDITOR", "VISUAL", "PAGER", "MANPAGER", "MANOPT", "SYSTEMD_PAGER", "SYSTEMD_EDITOR",
+        "SYSTEMD_LESS", "LESS", "LESSOPEN", "LESSCLOSE", "LESSKEY", "LESSKEYIN", "LESSSECURE",
+        "SSH_ASKPASS", "SSH_ASKPASS_REQUIRE", "SUDO_ASKPASS", "SSH_AUTH_SOCK",
+        "CURL_HOME", "WGETRC", "NETRC", "DOCKER_CONFIG", "DOCKER_HOST", "KUBECONFIG", "GNUPGHOME",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "SSL_CERT_FILE", "SSL_CERT_DIR", "SSLKEYLOGFILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+        "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
+        "AWS_CA_BUNDLE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SDK_LOAD_CONFIG",
+        "AWS_LAMBDA_RUNTIME_API",
     }
 )  # fmt: skip
-PROTECTED_PREFIXES = ("LD_", "DYLD_", "BASH_FUNC_", "AWS_ENDPOINT_URL")
+PROTECTED_PREFIXES = (
+    "LD_", "DYLD_", "MALLOC_", "BASH_FUNC_", "XDG_",
+    "NODE_", "__NEXT_", "NEXT_PRIVATE_", "PYTHON", "PERL", "RUBY", "GEM_", "BUNDLE_", "CORECLR_",
+    "CARGO_", "RUSTUP_", "GIT_", "PIP_", "UV_", "POETRY_", "PIPENV_", "COREPACK_", "OPENSSL_",
+    "AWS_ENDPOINT_URL", "AWS_CONTAINER_", "AWS_EC2_METADATA_", "CALITHO_ENV_",
+)  # fmt: skip
+# Compared case-insensitively, because their readers are: Python's urllib (so requests and
+# botocore) lower-cases every *_proxy name, npm and pnpm read npm_config_* in any case, yarn YARN_*.
+CASELESS_PROTECTED_NAMES = frozenset(
+    {"http_proxy", "https_proxy", "all_proxy", "no_proxy", "ftp_proxy", "socks_proxy", "ws_proxy", "wss_proxy",
+     "grpc_proxy"}
+)  # fmt: skip
+CASELESS_PROTECTED_PREFIXES = ("npm_config_", "pnpm_config_", "yarn_")
+# Under a protected prefix, but read by the app and by frameworks rather than by node itself.
+UNPROTECTED_NAMES = frozenset({"NODE_ENV"})
 
 
 class ProcessSource(NamedTuple):
@@ -119,4 +150,12 @@ def describe_unlike(text: str, pattern: re.Pattern[str]) -> str:
 
 def is_protected(name: str, allowed: frozenset[str] = frozenset()) -> bool:
     """A name a secret may not set, unless `--allow-key` accepts it on purpose."""
-    return name not in allowed and (name in PROTECTED_NAMES or name.startswith(PROTECTED_PREFIXES))
+    if name in allowed or name in UNPROTECTED_NAMES:
+        return False
+    lowered = name.lower()
+    return (
+        name in PROTECTED_NAMES
+        or name.startswith(PROTECTED_PREFIXES)
+        or lowered in CASELESS_PROTECTED_NAMES
+        or lowered.startswith(CASELESS_PROTECTED_PREFIXES)
+    )

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
-from calitho_env.core.bindings import Binding, FileSource, require_valid
+from calitho_env.core.bindings import VARIABLE_NAME, Binding, FileSource, describe_unlike, is_valid_name, require_valid
 from calitho_env.core.dotenv_syntax import parse_stream, parse_variables
 from calitho_env.core.settings import Mode, Settings
 from calitho_env.errors import ConfigurationError
@@ -104,6 +104,28 @@ def _merge(files: list[tuple[Path, str]], environ: Mapping[str, str]) -> EnvFile
             winners.setdefault(name, binding)
             context.setdefault(name, binding.value)
     return EnvFileLayer(winners, tuple(path for path, _ in files), tuple(warnings))
+
+
+def read_declared_names(path: Path, must_exist: bool) -> tuple[str, ...] | None:
+    """The names an example file (.env.example) declares, `KEY=...` or a bare `KEY`, in order; None when
+    it does not exist and need not. Its values are placeholders or samples: they are never read into anything."""
+    if not must_exist and not path.exists():
+        return None
+    if not path.exists():
+        raise ConfigurationError(f"example file {path} does not exist", hint="check --example / CALITHO_ENV_EXAMPLE")
+    text = _read(path, must_exist=True)
+    assert text is not None  # it exists
+    names: list[str] = []
+    for parsed in parse_stream(io.StringIO(text)):
+        if parsed.error or parsed.key is None:
+            continue  # a line python-dotenv cannot parse declares nothing
+        if not is_valid_name(parsed.key):
+            raise ConfigurationError(
+                f"{path}:{parsed.original.line}: not a variable name: {describe_unlike(parsed.key, VARIABLE_NAME)}",
+                hint="an example file lists the variables the app reads, one NAME= a line",
+            )
+        names.append(parsed.key)
+    return tuple(dict.fromkeys(names))
 
 
 def _expand(raw: str, lookup: Mapping[str, str], where: str, name: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from calitho_env.core.bindings import Binding, SecretSource
+from calitho_env.core.bindings import Binding, FileSource, ProcessSource, SecretSource, is_valid_name
 from calitho_env.core.secret_requests import is_mapping_name
 from calitho_env.errors import ConfigurationError
 
@@ -16,6 +16,19 @@ MASK = "********"
 
 def masked(value: str) -> str:
     return MASK if value else ""
+
+
+# Formats whose reader takes a name as code or as a line of its own: an inherited name holding a newline
+# or `$(...)` would define another variable or run a command there. JSON quotes any name.
+NAMES_AS_WRITTEN = ("dotenv", "shell", "docker")
+
+
+def writable(bindings: Sequence[Binding], format_name: str) -> tuple[list[Binding], int]:
+    """The bindings `format_name` can carry, and how many it cannot: names that are not portable identifiers."""
+    if format_name not in NAMES_AS_WRITTEN:
+        return list(bindings), 0
+    kept = [binding for binding in bindings if is_valid_name(binding.name)]
+    return kept, len(bindings) - len(kept)
 
 
 def render(bindings: Sequence[Binding], format_name: str, mask: bool, wide: bool = False) -> str:
@@ -115,7 +128,10 @@ def _table(bindings: Sequence[Binding], wide: bool, mask: bool) -> str:
 
 
 def _shown_value(binding: Binding, mask: bool) -> str:
-    return binding.value if is_mapping_name(binding.name) and not mask else masked(binding.value)
+    """A mapping read from a file or the environment shows its secret id; a secret's own key of that name
+    (AWS_SECRET_FOO in a secret's JSON) is a value like any other."""
+    is_mapping = is_mapping_name(binding.name) and isinstance(binding.source, FileSource | ProcessSource)
+    return binding.value if is_mapping and not mask else masked(binding.value)
 
 
 def _source(binding: Binding, wide: bool) -> str:

@@ -18,9 +18,10 @@ from calitho_env.core.bindings import (
     FallbackSource,
     FileSource,
     ProcessSource,
+    SecretSource,
     is_protected,
 )
-from calitho_env.core.envfiles import EnvFileLayer, load_env_files
+from calitho_env.core.envfiles import EnvFileLayer, load_env_files, read_declared_names
 from calitho_env.core.secret_requests import (
     SecretMapping,
     SecretReference,
@@ -32,10 +33,14 @@ from calitho_env.core.secret_requests import (
 )
 from calitho_env.core.settings import Fallback, Mode, ModeChoice, Settings
 from calitho_env.diagnostics import Notice
-from calitho_env.errors import MissingVariablesError, SecretUnavailableError
+from calitho_env.errors import DeclaredVariablesMissingError, MissingVariablesError, SecretUnavailableError
 
 if TYPE_CHECKING:  # development never imports the fetch types: there is nothing to fetch
     from calitho_env.core.fetched import FetchedPath, FetchedSecret, FetchFailure, FetchResult, SecretFetcher
+
+# Next.js's own env-file loader (@next/env) reads no env file once this is set (docs/safety.md, Next.js):
+# what a child sees is what calitho-env resolved, not a value it withheld that Next would read back.
+NEXT_ENV_FILES_LOADED = "__NEXT_PROCESSED_ENV"
 
 
 class Configuration(NamedTuple):
@@ -69,6 +74,15 @@ def read_configuration(settings: Settings, environ: Mapping[str, str], reference
     return Configuration(files, process, base, find_mappings(base), found, tuple(notices))
 
 
+class Declared(NamedTuple):
+    """The app's declared variables (its .env.example) against what was resolved."""
+
+    example: Path | None = None  # None: no example file, nothing declared
+    names: tuple[str, ...] = ()
+    unset: Mapping[str, str | None] = MappingProxyType({})  # declared, unset after resolution -> why, if known
+    left_out: tuple[str, ...] = ()  # keys of mapped secrets the example does not declare, left out
+
+
 class Resolution(NamedTuple):
     """The child environment with the provenance of every value, and what to tell the user. Read-only."""
 
@@ -81,9 +95,14 @@ class Resolution(NamedTuple):
     references: tuple[SecretReference, ...]
     fetches: tuple[FetchResult, ...]
     notices: tuple[Notice, ...]
+    declared: Declared = Declared()
 
     def environment(self) -> dict[str, str]:
-        return {name: binding.value for name, binding in self.variables.items()}
+        """The child's environment: the variables, and the mark that keeps Next.js from reading the env
+        files again (an env file or the process environment may set the mark itself, e.g. empty: off)."""
+        child = {name: binding.value for name, binding in self.variables.items()}
+        child.setdefault(NEXT_ENV_FILES_LOADED, "true")
+        return child
 
     def failures(self) -> list[tuple[FetchResult, FetchFailure]]:
         return [(f, failure) for f in self.fetches if (failure := f.failure) is not None]
@@ -105,13 +124,17 @@ def _aws_fetcher(settings: Settings) -> SecretFetcher:
     return fetch
 
 
-def resolve(settings: Settings, environ: Mapping[str, str], fetch: SecretFetcher | None = None) -> Resolution:
+def resolve(
+    settings: Settings, environ: Mapping[str, str], fetch: SecretFetcher | None = None, raise_unset: bool = True
+) -> Resolution:
+    """`raise_unset`: a required or declared variable left unset is an error (check reports it instead)."""
     configuration = read_configuration(settings, environ)
     files = configuration.files.bindings
     notices = list(configuration.notices)
     requests = list(configuration.used_by())
     fetches: tuple[FetchResult, ...] = ()
     variables: Mapping[str, Binding] = configuration.base
+    mapped: Mapping[str, Binding] = {}
     injected = list(files)
     if requests and settings.mode.mode is not Mode.PRODUCTION:
         notices.append(
@@ -125,22 +148,121 @@ def resolve(settings: Settings, environ: Mapping[str, str], fetch: SecretFetcher
         fetches = tuple((fetch or _aws_fetcher(settings))(requests, settings.timeout))
         layers = secret_layers(configuration, fetches, settings)
         notices += layers.notices
+        mapped = layers.mapped
         unset = layers.unset
         variables = {name: b for name, b in {**layers.below, **_present(layers.over)}.items() if name not in unset}
         injected = [name for name in [*files, *layers.mapped, *layers.over] if name not in unset]
+    variables, declared, declared_notices = declared_layer(settings, configuration, variables, mapped, fetches, notices)
+    notices += declared_notices
+    notices += framework_notices(variables, settings.mode)
     resolution = Resolution(
         mode=settings.mode,
         variables=MappingProxyType(dict(variables)),
-        injected=tuple(dict.fromkeys(injected)),
+        injected=tuple(name for name in dict.fromkeys(injected) if name in files or name not in declared.left_out),
         files_read=configuration.files.files_read,
         files_missing=configuration.files.files_missing,
         mappings=tuple(configuration.mappings),
         references=tuple(configuration.references),
         fetches=fetches,
         notices=tuple(notices),
+        declared=declared,
     )
-    _check_required(resolution, settings.required)
+    if raise_unset:
+        _check_required(resolution, settings.required)
+        if declared.unset:
+            raise DeclaredVariablesMissingError(str(declared.example), dict(declared.unset))
     return resolution
+
+
+def declared_layer(
+    settings: Settings,
+    configuration: Configuration,
+    variables: Mapping[str, Binding],
+    mapped: Mapping[str, Binding],
+    fetches: Sequence[FetchResult],
+    notices: Sequence[Notice],
+) -> tuple[dict[str, Binding], Declared, list[Notice]]:
+    """What the app's .env.example declares: a mapped secret's undeclared keys are left out (an env-file or
+    environment value under one stays), and each declared name still unset is listed with why."""
+    names = read_declared_names(settings.example, settings.example_given) if settings.example else None
+    if names is None:
+        return dict(variables), Declared(), []
+    left_out = sorted(n for n, b in variables.items() if n not in names and n in mapped and b == mapped[n])
+    kept = {name: binding for name, binding in variables.items() if name not in left_out}
+    result = {**kept, **{name: configuration.base[name] for name in left_out if name in configuration.base}}
+    found = []
+    if left_out:
+        found.append(
+            Notice(
+                "warning",
+                "undeclared_left_out",
+                f"{len(left_out)} key(s) of secrets left out, which {settings.example} does not declare: "
+                + ", ".join(left_out),
+                {"variables": left_out, "hint": "declare a name in the example to pass it on"},
+            )
+        )
+    unset = {name: _why_unset(name, settings, configuration, fetches, notices) for name in names if name not in result}
+    return result, Declared(settings.example, names, MappingProxyType(unset), tuple(left_out)), found
+
+
+def _why_unset(
+    name: str,
+    settings: Settings,
+    configuration: Configuration,
+    fetches: Sequence[FetchResult],
+    notices: Sequence[Notice],
+) -> str | None:
+    """Why a declared name is unset, when a secret explains it: refused, failed, or not fetched in this mode."""
+    for notice in notices:
+        if notice.event == "secret_key_refused" and notice.fields.get("variable") == name:
+            return f"secret {notice.fields['secret_id']} may not set it: a protected name"
+    failed = {r.request: failure for r in fetches if (failure := r.failure) is not None}
+    for reference in configuration.references:
+        if reference.variable == name and reference.request in failed:
+            return f"{reference.request.named()} could not be fetched: {failed[reference.request].code}"
+    failed_mappings = [m.request for m in configuration.mappings if m.request in failed]
+    if failed_mappings:
+        return "; ".join(
+            f"{request.named()} could not be fetched: {failed[request].code}" for request in failed_mappings
+        )
+    if configuration.mappings and settings.mode.mode is not Mode.PRODUCTION:
+        return f"secrets are not fetched in {settings.mode.mode.value}"
+    return None
+
+
+# Names whose values a framework's build inlines into the browser bundle: Next.js, Vite, Create React
+# App, Vue CLI, Nuxt, Expo, Gatsby, SvelteKit and Astro.
+PUBLIC_PREFIXES = (
+    "NEXT_PUBLIC_", "VITE_", "REACT_APP_", "VUE_APP_", "NUXT_PUBLIC_", "EXPO_PUBLIC_", "GATSBY_", "PUBLIC_",
+)  # fmt: skip
+
+
+def framework_notices(variables: Mapping[str, Binding], mode: ModeChoice) -> list[Notice]:
+    """What the child's framework makes of a value that calitho-env passes on as it is."""
+    notices = []
+    public = [n for n, b in variables.items() if n.startswith(PUBLIC_PREFIXES) and isinstance(b.source, SecretSource)]
+    if public:
+        notices.append(
+            Notice(
+                "warning",
+                "secret_in_public_name",
+                f"{', '.join(public)}: a secret's value under a public prefix (NEXT_PUBLIC_, VITE_, ...): "
+                "a build inlines it into the browser bundle, where anyone can read it",
+                {"variables": public, "hint": "keep secrets in server-only names; public names are for public values"},
+            )
+        )
+    node_env = variables.get("NODE_ENV")
+    if node_env and isinstance(node_env.source, FileSource) and node_env.value.strip().lower() != mode.mode.value:
+        notices.append(
+            Notice(
+                "warning",
+                "node_env_from_file",
+                f"NODE_ENV from {node_env.source} is passed on to the child but does not choose the mode, "
+                f"which is {mode.describe()}: as in Next.js, only the process environment's NODE_ENV does",
+                {"hint": "set NODE_ENV or CALITHO_ENV_MODE in the process environment (the image's ENV)"},
+            )
+        )
+    return notices
 
 
 class SecretLayers(NamedTuple):

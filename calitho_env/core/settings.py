@@ -73,6 +73,8 @@ class Settings(NamedTuple):
     region: str | None = None  # --region; None: the SDK's own (AWS_REGION, the profile's)
     profile: str | None = None  # --profile; None: the SDK's own (AWS_PROFILE)
     regions: tuple[str, ...] = ()  # --regions: the primary, then replicas to fail over to
+    example: Path | None = None  # the app's .env.example (declared names); None: no declaration check
+    example_given: bool = False  # named by --example or CALITHO_ENV_EXAMPLE: it must exist
 
 
 def build_settings(
@@ -92,9 +94,11 @@ def build_settings(
     region: str | None = None,
     profile: str | None = None,
     regions: Sequence[str] = (),
+    example: str | None = None,
 ) -> Settings:
     """Combine flags with the CALITHO_ENV_* variables of the process environment."""
     references = not no_references and environ.get("CALITHO_ENV_REFERENCES", "1").strip().lower() not in _FALSE_WORDS
+    example_path, example_given = _example_from(example, environ, directory if directory is not None else Path("."))
     return Settings(
         mode=choose_mode(mode, environ),
         directory=directory if directory is not None else Path("."),
@@ -109,7 +113,19 @@ def build_settings(
         region=region or None,
         profile=profile or None,
         regions=_regions(regions, environ),
+        example=example_path,
+        example_given=example_given,
     )
+
+
+def _example_from(flag: str | None, environ: Mapping[str, str], directory: Path) -> tuple[Path | None, bool]:
+    """--example FILE, else CALITHO_ENV_EXAMPLE, else .env.example in --dir if it exists; `none` turns it off."""
+    raw = flag if flag else environ.get("CALITHO_ENV_EXAMPLE", "")
+    if raw.strip().lower() == "none":
+        return None, False
+    if raw:
+        return Path(raw), True
+    return directory / ".env.example", False
 
 
 def _regions(flag: Sequence[str], environ: Mapping[str, str]) -> tuple[str, ...]:
