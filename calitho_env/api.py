@@ -13,6 +13,7 @@ import os
 import threading
 import time
 
+from calitho_env.aws import secrets_fetcher
 from calitho_env.core.resolution import Resolution, resolve
 from calitho_env.core.settings import build_settings
 from calitho_env.errors import CalithoError, ConfigurationError, MissingVariablesError
@@ -78,7 +79,8 @@ def _resolve_keeping_no_frames() -> Resolution:
     """
     failure: CalithoError | None = None
     try:
-        return resolve(build_settings(os.environ), os.environ)
+        settings = build_settings(os.environ)
+        return resolve(settings, os.environ, secrets_fetcher(settings))
     except CalithoError as error:
         failure = error.with_traceback(None)
         failure.__cause__ = failure.__context__ = None

@@ -41,6 +41,10 @@ class MissingVariablesError(ConfigurationError):
         )
 
 
+class TemplateError(ConfigurationError):
+    """A `{{ NAME.key }}` in a value is malformed, or names a key its secret lacks."""
+
+
 class SecretUnavailableError(CalithoError):
     """A secret could not be fetched and fallback is off."""
 

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from calitho_env.aws import secrets_fetcher
 from calitho_env.core.bindings import is_protected, is_valid_name
 from calitho_env.core.resolution import resolve
 from calitho_env.core.settings import build_settings
@@ -191,7 +192,8 @@ def test_generated_env_files_and_secrets_give_a_result_or_a_configuration_error(
         environ = {"AWS_REGION": "us-west-1"}
         failure: ConfigurationError | None = None
         try:
-            resolution = resolve(build_settings(environ, mode="production", directory=folder), environ)
+            settings = build_settings(environ, mode="production", directory=folder)
+            resolution = resolve(settings, environ, secrets_fetcher(settings))
         except ConfigurationError as error:  # anything else fails the example
             failure = error
         if failure is not None:

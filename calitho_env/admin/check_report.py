@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from calitho_env.core.bindings import Binding, SecretSource, Source
+from calitho_env.core.bindings import Binding, ComposedSource, SecretSource, Source
 from calitho_env.core.endpoints import endpoint_overrides
 from calitho_env.core.fetched import FetchedPath, FetchedSecret, FetchFailure, FetchResult, hint_for, sts_hint
 from calitho_env.core.resolution import Resolution, read_configuration, resolve, stands_in_for
@@ -258,7 +258,7 @@ def _check_resolution(
 
 
 def _source_for_people(source: Source) -> str:
-    return source.short() if isinstance(source, SecretSource) else str(source)
+    return source.short() if isinstance(source, SecretSource | ComposedSource) else str(source)
 
 
 def _standing_in(resolution: Resolution, request: SecretRequest, used_by: list[str]) -> dict[str, str | None]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from calitho_env.aws import secrets_fetcher
 from calitho_env.commands.options import output_options, resolution_options, settings_from
 from calitho_env.commands.reporting import resolve_and_report
 from calitho_env.core.formats import FORMATS, render
@@ -50,7 +51,8 @@ def print_command(
 ) -> None:
     """Print the resolved variables (all of them, or only NAMES). -v says the mode and why, the files
     looked for and read, each secret fetched and its latency."""
-    resolution = resolve_and_report(ctx, settings_from(options))
+    settings = settings_from(options)
+    resolution = resolve_and_report(ctx, settings, secrets_fetcher(settings))
     if names:
         missing = [name for name in names if name not in resolution.variables]
         if missing:

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from calitho_env.aws import secrets_fetcher
 from calitho_env.commands.options import output_options, resolution_options, settings_from
 from calitho_env.commands.reporting import resolve_and_report
 from calitho_env.commands.state import state_of
@@ -75,7 +76,8 @@ def run_command(
     """Resolve the variables and replace this process with COMMAND (no shell). With --watch, run
     COMMAND as a supervised child instead and restart it when its values change."""
     settings = settings_from(options)
-    resolution = resolve_and_report(ctx, settings)
+    fetch = secrets_fetcher(settings)
+    resolution = resolve_and_report(ctx, settings, fetch)
     if not watch:
         exec_command(command, resolution.environment())
     from calitho_env.core.resolution import resolve
@@ -91,7 +93,7 @@ def run_command(
     supervise(
         command,
         resolution,
-        lambda: resolve(settings, os.environ),
+        lambda: resolve(settings, os.environ, fetch),
         state_of(ctx).reporter,
         probe,
         interval,
