@@ -13,10 +13,10 @@ import os
 import threading
 import time
 
-from calitho_env.aws import secrets_fetcher
 from calitho_env.core.resolution import Resolution, resolve
 from calitho_env.core.settings import build_settings
 from calitho_env.errors import CalithoError, ConfigurationError, MissingVariablesError
+from calitho_env.fetchers import aws_fetcher
 
 logger = logging.getLogger("calitho_env")
 _lock = threading.Lock()
@@ -80,7 +80,7 @@ def _resolve_keeping_no_frames() -> Resolution:
     failure: CalithoError | None = None
     try:
         settings = build_settings(os.environ)
-        return resolve(settings, os.environ, secrets_fetcher(settings))
+        return resolve(settings, os.environ, aws_fetcher(settings))
     except CalithoError as error:
         failure = error.with_traceback(None)
         failure.__cause__ = failure.__context__ = None

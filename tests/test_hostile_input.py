@@ -15,11 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from calitho_env.aws import secrets_fetcher
 from calitho_env.core.bindings import is_protected, is_valid_name
 from calitho_env.core.resolution import resolve
 from calitho_env.core.settings import build_settings
 from calitho_env.errors import ConfigurationError
+from calitho_env.fetchers import aws_fetcher
 from tests.harness import DUMP_ENV, SENTINEL, Cli, Create, Launch, assert_no_leak, base_env, write
 
 
@@ -193,7 +193,7 @@ def test_generated_env_files_and_secrets_give_a_result_or_a_configuration_error(
         failure: ConfigurationError | None = None
         try:
             settings = build_settings(environ, mode="production", directory=folder)
-            resolution = resolve(settings, environ, secrets_fetcher(settings))
+            resolution = resolve(settings, environ, aws_fetcher(settings))
         except ConfigurationError as error:  # anything else fails the example
             failure = error
         if failure is not None:

@@ -19,9 +19,9 @@ from calitho_env.core.bindings import Binding, ComposedSource, SecretSource, Sou
 from calitho_env.core.endpoints import endpoint_overrides
 from calitho_env.core.fetched import FetchedPath, FetchedSecret, FetchFailure, FetchResult, hint_for, sts_hint
 from calitho_env.core.resolution import Resolution, read_configuration, resolve, stands_in_for
-from calitho_env.core.secret_requests import SecretReference, SecretRequest, is_mapping_name
+from calitho_env.core.secret_requests import SecretReference, SecretRequest, is_managed_secret, is_mapping_name
 from calitho_env.core.settings import Fallback, Mode, Settings
-from calitho_env.errors import ConfigurationError, MissingVariablesError
+from calitho_env.errors import ConfigurationError, MissingVariablesError, TemplateError
 
 if TYPE_CHECKING:
     from calitho_env.aws.secretsmanager import SecretDescription, SecretLookup
@@ -49,6 +49,7 @@ class SecretReport:
     change_age_days: int | None = None  # days since the value last changed (by rotate, setup or rotation)
     error_code: str | None = None
     fallback: dict[str, str | None] = field(default_factory=dict)  # key -> the source run would use without it
+    composes: list[str] = field(default_factory=list)  # variables whose {{ NAME.key }} templates it fills
 
 
 @dataclass
@@ -214,7 +215,10 @@ def _apply_value(
             )
         elif not (outcome.code == "InvalidRequestException" and secret.found is False):
             report.problems.append(
-                Problem(f"secret {secret.secret_id} cannot be read: {outcome.code}: {outcome.message}", outcome.hint)
+                Problem(
+                    f"secret {secret.secret_id} cannot be read: {outcome.code}: {outcome.message}",
+                    _managed_hint(request) if outcome.code in _KMS_OR_DENIED else outcome.hint,
+                )
             )
         return
     secret.readable = True
@@ -225,6 +229,21 @@ def _apply_value(
         secret.keys = sorted(outcome.variables())
     except ConfigurationError as error:
         report.problems.append(Problem(error.message, error.hint))
+
+
+_KMS_OR_DENIED = frozenset({"AccessDeniedException", "AccessDenied", "KMSAccessDeniedException", "DecryptionFailure"})
+
+
+def _managed_hint(request: SecretRequest) -> str:
+    """A secret a service manages (rds!...) is often encrypted with the customer-managed KMS key chosen
+    for the database: reading it needs kms:Decrypt on that key as well as GetSecretValue."""
+    if not is_managed_secret(request.secret_id):
+        return hint_for("AccessDeniedException")
+    return (
+        f"{request.secret_id} is managed by an AWS service and is encrypted with the KMS key chosen for it "
+        "(DescribeSecret's KmsKeyId): grant this role kms:Decrypt on that key, and "
+        "secretsmanager:GetSecretValue on the secret (`calitho-env iam-policy`)"
+    )
 
 
 def _check_resolution(
@@ -241,6 +260,9 @@ def _check_resolution(
     as_run = settings._replace(fallback=fallback, required=())
     try:
         resolution = resolve(as_run, environ, fetch=lambda requests, timeout: [replay[r] for r in requests])
+    except TemplateError as error:
+        report.problems.append(Problem(error.message, error.hint))
+        return
     except ConfigurationError:
         return  # a secret of the wrong shape: its secret report above has said so
     for name in settings.required:
@@ -251,6 +273,12 @@ def _check_resolution(
         shortfall = MissingVariablesError(missing)
         report.problems.append(Problem(shortfall.message, shortfall.hint))
     for secret, lookup in zip(report.secrets, lookups, strict=True):
+        secret.composes = [
+            name
+            for name, binding in resolution.variables.items()
+            if isinstance(binding.source, ComposedSource)
+            and any(used.secret_id == lookup.request.secret_id for _, used in binding.source.secrets)
+        ]
         if secret.readable:  # what run would use for each key if the secret were gone
             secret.fallback = {key: str(base[key].source) if key in base else None for key in secret.keys}
         else:  # what run uses now instead

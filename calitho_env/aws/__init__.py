@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from calitho_env.core.settings import Settings
 
 
-def secrets_fetcher(settings: Settings) -> SecretFetcher:
+def aws_fetcher(settings: Settings) -> SecretFetcher:
     """What a command or the API hands `resolve`: Secrets Manager and Parameter Store as `settings` say."""
 
     def fetch(requests: Sequence[SecretRequest], timeout: float) -> list[FetchResult]:

@@ -8,11 +8,11 @@ from typing import Any
 
 import click
 
-from calitho_env.aws import secrets_fetcher
 from calitho_env.commands.options import output_options, resolution_options, settings_from
 from calitho_env.commands.reporting import resolve_and_report
 from calitho_env.core.formats import FORMATS, render
 from calitho_env.errors import CalithoError
+from calitho_env.fetchers import aws_fetcher
 
 
 @click.command("print", short_help="Print what run would inject, in a chosen format.")
@@ -52,7 +52,7 @@ def print_command(
     """Print the resolved variables (all of them, or only NAMES). -v says the mode and why, the files
     looked for and read, each secret fetched and its latency."""
     settings = settings_from(options)
-    resolution = resolve_and_report(ctx, settings, secrets_fetcher(settings))
+    resolution = resolve_and_report(ctx, settings, aws_fetcher(settings))
     if names:
         missing = [name for name in names if name not in resolution.variables]
         if missing:

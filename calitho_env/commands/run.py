@@ -8,12 +8,12 @@ from typing import Any
 
 import click
 
-from calitho_env.aws import secrets_fetcher
 from calitho_env.commands.options import output_options, resolution_options, settings_from
 from calitho_env.commands.reporting import resolve_and_report
 from calitho_env.commands.state import state_of
 from calitho_env.core.execution import exec_command
 from calitho_env.core.settings import Mode
+from calitho_env.fetchers import aws_fetcher
 
 PRODUCTION_INTERVAL = 300.0  # seconds between DescribeSecret polls: see the README for what they cost
 
@@ -76,7 +76,7 @@ def run_command(
     """Resolve the variables and replace this process with COMMAND (no shell). With --watch, run
     COMMAND as a supervised child instead and restart it when its values change."""
     settings = settings_from(options)
-    fetch = secrets_fetcher(settings)
+    fetch = aws_fetcher(settings)
     resolution = resolve_and_report(ctx, settings, fetch)
     if not watch:
         exec_command(command, resolution.environment())
