@@ -117,7 +117,7 @@ def resolve(settings: Settings, environ: Mapping[str, str], fetch: SecretFetcher
                 f"{len(configuration.mappings)} secret mapping(s) not fetched: mode is {settings.mode.mode.value}",
             )
         )
-    elif requests:
+    if requests and settings.mode.mode is Mode.PRODUCTION:
         fetches = tuple(fetch(requests, settings.timeout))
         layers = secret_layers(configuration, fetches, settings)
         notices += layers.notices
