@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -244,3 +246,24 @@ def test_check_says_a_managed_secret_needs_kms_decrypt_on_its_key(
     assert "kms:Decrypt on that key" in said
     assert "KmsKeyId" in said
     assert_no_leak(result)
+
+
+def test_rotate_leaves_a_managed_secret_to_its_service(
+    cli: Cli, tmp_path: Path, aws: str, managed: str, secretsmanager: Any
+) -> None:
+    result = cli("rotate", MANAGED, "password", "--generate", env=aws_env(aws, tmp_path))
+    assert result.returncode == 78
+    assert "managed by an AWS service" in result.stderr
+    assert "aws secretsmanager rotate-secret" in result.stderr
+    assert json.loads(secretsmanager.get_secret_value(SecretId=MANAGED)["SecretString"])["password"] == PASSWORD
+
+
+def test_the_python_api_composes_like_run(project: Path, tmp_path: Path, aws: str, managed: str) -> None:
+    write(project / ".env", f"{MAPPING}DATABASE_URL={TEMPLATE}\n")
+    code = "import calitho_env, sys; sys.stdout.write(calitho_env.get_database_url())"
+    env = aws_env(aws, tmp_path, NODE_ENV="production")
+    completed = subprocess.run(
+        [sys.executable, "-c", code], cwd=project, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert password_of(completed.stdout) == PASSWORD
