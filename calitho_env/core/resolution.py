@@ -33,13 +33,12 @@ from calitho_env.core.secret_requests import (
     is_reference,
 )
 from calitho_env.core.settings import Fallback, Mode, ModeChoice, Settings
-from calitho_env.core.templates import MalformedTemplate, Placeholder, Template
-from calitho_env.core.templates import parse as parse_template
 from calitho_env.diagnostics import Notice
 from calitho_env.errors import MissingVariablesError, SecretUnavailableError, TemplateError
 
 if TYPE_CHECKING:  # development never imports the fetch types: there is nothing to fetch
     from calitho_env.core.fetched import FetchedPath, FetchedSecret, FetchFailure, FetchResult, SecretFetcher
+    from calitho_env.core.templates import Placeholder, Template
 
 
 class Configuration(NamedTuple):
@@ -241,6 +240,11 @@ def composed_layer(
     """`{{ NAME.key }}` in the env-file and environment values that win: filled from the secret
     AWS_SECRET_NAME maps; on its fallback (or unset) if it failed; unset where nothing is fetched
     (`fetched` None: development, test). Secret values are never looked into."""
+    if not any("{{" in binding.value for binding in winners.values()):
+        return {}, []
+    from calitho_env.core.templates import MalformedTemplate  # only values that may hold a template pay for it
+    from calitho_env.core.templates import parse as parse_template
+
     prefix = MAPPING_PREFIX
     by_name = {m.variable.removeprefix(prefix): m for m in configuration.mappings if m.variable.startswith(prefix)}
     layer: dict[str, Binding | None] = {}

@@ -16,8 +16,9 @@ import urllib.parse
 from collections.abc import Callable, Collection
 from typing import NamedTuple
 
-_HEAD = re.compile(r"\{\{[ \t]*(?P<name>[A-Za-z_][A-Za-z0-9_]*)")
-_WHOLE = re.compile(
+# Patterns as strings: `re` compiles them on first use, so a launch whose values hold no `{{` never does.
+_HEAD = r"\{\{[ \t]*(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+_WHOLE = (
     r"\{\{[ \t]*(?P<name>[A-Za-z_][A-Za-z0-9_]*)\.(?P<key>[A-Za-z0-9_-]+)[ \t]*"
     r"(?:\|[ \t]*(?P<filter>[A-Za-z_][A-Za-z0-9_]*)[ \t]*)?\}\}"
 )
@@ -77,16 +78,17 @@ def parse(value: str, mapped: Collection[str]) -> Parsed:
     """Find the templates of the `mapped` NAMEs in `value`; MalformedTemplate for a broken one."""
     if "{{" not in value:
         return Parsed(None, ())
+    head_pattern, whole_pattern = re.compile(_HEAD), re.compile(_WHOLE)
     parts: list[str | Placeholder] = []
     unmapped: list[str] = []
     literal_from = search_from = 0
     while (start := value.find("{{", search_from)) >= 0:
-        head = _HEAD.match(value, start)
+        head = head_pattern.match(value, start)
         if head is None:
             search_from = start + 1
             continue
         name = head["name"]
-        whole = _WHOLE.match(value, start)
+        whole = whole_pattern.match(value, start)
         if name not in mapped:
             if whole is not None:
                 unmapped.append(name)
