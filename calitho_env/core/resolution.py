@@ -24,6 +24,7 @@ from calitho_env.core.bindings import (
 from calitho_env.core.envfiles import EnvFileLayer, load_env_files
 from calitho_env.core.secret_requests import (
     MAPPING_PREFIX,
+    SECRET,
     SecretMapping,
     SecretReference,
     SecretRequest,
@@ -245,8 +246,7 @@ def composed_layer(
     from calitho_env.core.templates import MalformedTemplate  # only values that may hold a template pay for it
     from calitho_env.core.templates import parse as parse_template
 
-    prefix = MAPPING_PREFIX
-    by_name = {m.variable.removeprefix(prefix): m for m in configuration.mappings if m.variable.startswith(prefix)}
+    by_name = {m.variable.removeprefix(MAPPING_PREFIX): m for m in configuration.mappings if m.request.kind == SECRET}
     layer: dict[str, Binding | None] = {}
     notices: list[Notice] = []
     for name, binding in winners.items():
@@ -275,7 +275,7 @@ def composed_layer(
                 notices.append(_refusal_notice(name, secret_ids))
             layer[name] = _template_fallback(name, failed_ids or secret_ids, configuration, settings.fallback)
             continue
-        secrets = {m.variable.removeprefix(MAPPING_PREFIX): fetched[m.request] for m in mappings}
+        secrets = {p.name: fetched[by_name[p.name].request] for p in parsed.template.placeholders()}
         layer[name] = _composed(name, binding, parsed.template, secrets)
     return layer, notices
 
