@@ -267,3 +267,39 @@ def test_the_python_api_composes_like_run(project: Path, tmp_path: Path, aws: st
     )
     assert completed.returncode == 0, completed.stderr
     assert password_of(completed.stdout) == PASSWORD
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{{DB.password}}",
+        "{{ DB.password }}",
+        "{{\tDB.password\t}}",
+        "{{DB.password|urlencode}}",
+        "{{  DB.password  |  urlencode  }}",
+    ],
+)
+def test_spaces_and_tabs_are_allowed_around_the_reference_and_the_filter(text: str) -> None:
+    from calitho_env.core.templates import Placeholder, parse
+
+    parsed = parse(f"a{text}b", {"DB"})
+    assert parsed.template is not None
+    (placeholder,) = parsed.template.placeholders()
+    assert placeholder == Placeholder("DB", "password", "urlencode" if "urlencode" in text else None)
+    assert parsed.template.render(lambda _: "x y") == ("ax%20yb" if placeholder.filter else "ax yb")
+
+
+def test_one_value_may_compose_from_two_secrets_and_names_both(
+    cli: Cli, project: Path, prod_env: dict[str, str], managed: str, create_secret: Create
+) -> None:
+    create_secret("calitho/redis-auth", {"token": f"{SENTINEL}/@:"})
+    write(
+        project / ".env",
+        f"{MAPPING}AWS_SECRET_REDIS=calitho/redis-auth\n"
+        "PAIR={{ DB.username }}|{{REDIS.token|urlencode}}|{{ DB.username }}\n",
+    )
+    child = cli("run", "--", *DUMP_ENV, env=prod_env).child_env()
+    assert child["PAIR"] == f"{USERNAME}|{SENTINEL}%2F%40%3A|{USERNAME}"
+    table = cli("print", "--format", "table", "--wide", "PAIR", env=prod_env).stdout
+    assert f"composed:DB from aws:{MANAGED}@" in table
+    assert ", REDIS from aws:calitho/redis-auth@" in table
