@@ -15,10 +15,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from calitho_env.core.bindings import Binding, ComposedSource, SecretSource, Source
+from calitho_env.core.bindings import ComposedSource, FallbackSource, SecretSource, Source
 from calitho_env.core.endpoints import endpoint_overrides
 from calitho_env.core.fetched import FetchedPath, FetchedSecret, FetchFailure, FetchResult, hint_for, sts_hint
-from calitho_env.core.resolution import Resolution, read_configuration, resolve, stands_in_for
+from calitho_env.core.resolution import (
+    Configuration,
+    Resolution,
+    read_configuration,
+    resolve,
+    stands_in_for,
+    template_fallback,
+)
 from calitho_env.core.secret_requests import SecretReference, SecretRequest, is_managed_secret, is_mapping_name
 from calitho_env.core.settings import Fallback, Mode, Settings
 from calitho_env.errors import ConfigurationError, MissingVariablesError, TemplateError
@@ -107,7 +114,7 @@ def build_check_report(settings: Settings, environ: Mapping[str, str]) -> CheckR
         report.secrets.append(
             _secret_report(report, lookup, used_by[lookup.request], references.get(lookup.request, []))
         )
-    _check_resolution(report, settings, environ, lookups, configuration.base)
+    _check_resolution(report, settings, environ, lookups, configuration)
     return report
 
 
@@ -251,7 +258,7 @@ def _check_resolution(
     settings: Settings,
     environ: Mapping[str, str],
     lookups: list[SecretLookup],
-    base: Mapping[str, Binding],
+    configuration: Configuration,
 ) -> None:
     """Resolve as run would (from what was fetched above), then required variables and fallbacks."""
     replay = {lookup.request: FetchResult(lookup.request, lookup.value, 0.0) for lookup in lookups}
@@ -280,7 +287,12 @@ def _check_resolution(
             and any(used.secret_id == lookup.request.secret_id for _, used in binding.source.secrets)
         ]
         if secret.readable:  # what run would use for each key if the secret were gone
+            base = configuration.base
             secret.fallback = {key: str(base[key].source) if key in base else None for key in secret.keys}
+            for name in secret.composes:
+                stand_in = template_fallback(name, lookup.request.secret_id, configuration, fallback)
+                source = stand_in.source if stand_in is not None else None
+                secret.fallback[name] = str(source.underlying) if isinstance(source, FallbackSource) else None
         else:  # what run uses now instead
             secret.fallback = _standing_in(resolution, lookup.request, secret.used_by)
 

@@ -273,7 +273,7 @@ def composed_layer(
         if failed_ids or is_protected(name, settings.allowed_keys):
             if not failed_ids:
                 notices.append(_refusal_notice(name, secret_ids))
-            layer[name] = _template_fallback(name, failed_ids or secret_ids, configuration, settings.fallback)
+            layer[name] = template_fallback(name, failed_ids or secret_ids, configuration, settings.fallback)
             continue
         secrets = {p.name: fetched[by_name[p.name].request] for p in parsed.template.placeholders()}
         layer[name] = _composed(name, binding, parsed.template, secrets)
@@ -301,7 +301,7 @@ def _composed(
     return Binding(name, template.render(key_value), ComposedSource(binding.source, used))
 
 
-def _template_fallback(name: str, secret_ids: str, configuration: Configuration, allowed: Fallback) -> Binding | None:
+def template_fallback(name: str, secret_ids: str, configuration: Configuration, allowed: Fallback) -> Binding | None:
     """A template that cannot be filled: the next value down the priority that is no template, or None."""
     candidates = [configuration.process.get(name)]
     if allowed is Fallback.ALL:
