@@ -16,6 +16,7 @@ import time
 from calitho_env.core.resolution import Resolution, resolve
 from calitho_env.core.settings import build_settings
 from calitho_env.errors import CalithoError, ConfigurationError, MissingVariablesError
+from calitho_env.fetchers import aws_fetcher
 
 logger = logging.getLogger("calitho_env")
 _lock = threading.Lock()
@@ -78,7 +79,8 @@ def _resolve_keeping_no_frames() -> Resolution:
     """
     failure: CalithoError | None = None
     try:
-        return resolve(build_settings(os.environ), os.environ)
+        settings = build_settings(os.environ)
+        return resolve(settings, os.environ, aws_fetcher(settings))
     except CalithoError as error:
         failure = error.with_traceback(None)
         failure.__cause__ = failure.__context__ = None

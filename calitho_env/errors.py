@@ -56,6 +56,10 @@ class DeclaredVariablesMissingError(MissingVariablesError):
         )
 
 
+class TemplateError(ConfigurationError):
+    """A `{{ NAME.key }}` in a value is malformed, or names a key its secret lacks."""
+
+
 class SecretUnavailableError(CalithoError):
     """A secret could not be fetched and fallback is off."""
 

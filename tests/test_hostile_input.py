@@ -19,6 +19,7 @@ from calitho_env.core.bindings import is_protected, is_valid_name
 from calitho_env.core.resolution import resolve
 from calitho_env.core.settings import build_settings
 from calitho_env.errors import ConfigurationError
+from calitho_env.fetchers import aws_fetcher
 from tests.harness import DUMP_ENV, SENTINEL, Cli, Create, Launch, assert_no_leak, base_env, write
 
 
@@ -191,7 +192,8 @@ def test_generated_env_files_and_secrets_give_a_result_or_a_configuration_error(
         environ = {"AWS_REGION": "us-west-1"}
         failure: ConfigurationError | None = None
         try:
-            resolution = resolve(build_settings(environ, mode="production", directory=folder), environ)
+            settings = build_settings(environ, mode="production", directory=folder)
+            resolution = resolve(settings, environ, aws_fetcher(settings))
         except ConfigurationError as error:  # anything else fails the example
             failure = error
         if failure is not None:

@@ -15,14 +15,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from calitho_env.core.bindings import Binding, SecretSource, Source
+from calitho_env.core.bindings import ComposedSource, FallbackSource, SecretSource, Source
 from calitho_env.core.endpoints import endpoint_overrides
 from calitho_env.core.envfiles import read_declared_names
 from calitho_env.core.fetched import FetchedPath, FetchedSecret, FetchFailure, FetchResult, hint_for, sts_hint
-from calitho_env.core.resolution import Resolution, read_configuration, resolve, stands_in_for
-from calitho_env.core.secret_requests import SecretReference, SecretRequest, is_mapping_name
+from calitho_env.core.resolution import (
+    Configuration,
+    Resolution,
+    read_configuration,
+    resolve,
+    stands_in_for,
+    template_fallback,
+)
+from calitho_env.core.secret_requests import SecretReference, SecretRequest, is_managed_secret, is_mapping_name
 from calitho_env.core.settings import Fallback, Mode, Settings
-from calitho_env.errors import ConfigurationError, DeclaredVariablesMissingError, MissingVariablesError
+from calitho_env.errors import ConfigurationError, DeclaredVariablesMissingError, MissingVariablesError, TemplateError
 
 if TYPE_CHECKING:
     from calitho_env.aws.secretsmanager import SecretDescription, SecretLookup
@@ -50,6 +57,7 @@ class SecretReport:
     change_age_days: int | None = None  # days since the value last changed (by rotate, setup or rotation)
     error_code: str | None = None
     fallback: dict[str, str | None] = field(default_factory=dict)  # key -> the source run would use without it
+    composes: list[str] = field(default_factory=list)  # variables whose {{ NAME.key }} templates it fills
 
 
 @dataclass
@@ -112,7 +120,7 @@ def build_check_report(settings: Settings, environ: Mapping[str, str]) -> CheckR
         report.secrets.append(
             _secret_report(report, lookup, used_by[lookup.request], references.get(lookup.request, []))
         )
-    _check_resolution(report, settings, environ, lookups, configuration.base)
+    _check_resolution(report, settings, environ, lookups, configuration)
     return report
 
 
@@ -220,7 +228,10 @@ def _apply_value(
             )
         elif not (outcome.code == "InvalidRequestException" and secret.found is False):
             report.problems.append(
-                Problem(f"secret {secret.secret_id} cannot be read: {outcome.code}: {outcome.message}", outcome.hint)
+                Problem(
+                    f"secret {secret.secret_id} cannot be read: {outcome.code}: {outcome.message}",
+                    _managed_hint(request) if outcome.code in _KMS_OR_DENIED else outcome.hint,
+                )
             )
         return
     secret.readable = True
@@ -233,12 +244,27 @@ def _apply_value(
         report.problems.append(Problem(error.message, error.hint))
 
 
+_KMS_OR_DENIED = frozenset({"AccessDeniedException", "AccessDenied", "KMSAccessDeniedException", "DecryptionFailure"})
+
+
+def _managed_hint(request: SecretRequest) -> str:
+    """A secret a service manages (rds!...) is often encrypted with the customer-managed KMS key chosen
+    for the database: reading it needs kms:Decrypt on that key as well as GetSecretValue."""
+    if not is_managed_secret(request.secret_id):
+        return hint_for("AccessDeniedException")
+    return (
+        f"{request.secret_id} is managed by an AWS service and is encrypted with the KMS key chosen for it "
+        "(DescribeSecret's KmsKeyId): grant this role kms:Decrypt on that key, and "
+        "secretsmanager:GetSecretValue on the secret (`calitho-env iam-policy`)"
+    )
+
+
 def _check_resolution(
     report: CheckReport,
     settings: Settings,
     environ: Mapping[str, str],
     lookups: list[SecretLookup],
-    base: Mapping[str, Binding],
+    configuration: Configuration,
 ) -> None:
     """Resolve as run would (from what was fetched above), then required variables and fallbacks."""
     replay = {lookup.request: FetchResult(lookup.request, lookup.value, 0.0) for lookup in lookups}
@@ -249,6 +275,9 @@ def _check_resolution(
         resolution = resolve(
             as_run, environ, fetch=lambda requests, timeout: [replay[r] for r in requests], raise_unset=False
         )
+    except TemplateError as error:
+        report.problems.append(Problem(error.message, error.hint))
+        return
     except ConfigurationError:
         return  # a secret of the wrong shape: its secret report above has said so
     for name in settings.required:
@@ -260,8 +289,19 @@ def _check_resolution(
         report.problems.append(Problem(shortfall.message, shortfall.hint))
     _check_declared(report, resolution)
     for secret, lookup in zip(report.secrets, lookups, strict=True):
+        secret.composes = [
+            name
+            for name, binding in resolution.variables.items()
+            if isinstance(binding.source, ComposedSource)
+            and any(used.secret_id == lookup.request.secret_id for _, used in binding.source.secrets)
+        ]
         if secret.readable:  # what run would use for each key if the secret were gone
+            base = configuration.base
             secret.fallback = {key: str(base[key].source) if key in base else None for key in secret.keys}
+            for name in secret.composes:
+                stand_in = template_fallback(name, lookup.request.secret_id, configuration, fallback)
+                source = stand_in.source if stand_in is not None else None
+                secret.fallback[name] = str(source.underlying) if isinstance(source, FallbackSource) else None
         else:  # what run uses now instead
             secret.fallback = _standing_in(resolution, lookup.request, secret.used_by)
 
@@ -285,7 +325,7 @@ def _check_declared(report: CheckReport, resolution: Resolution) -> None:
 
 
 def _source_for_people(source: Source) -> str:
-    return source.short() if isinstance(source, SecretSource) else str(source)
+    return source.short() if isinstance(source, SecretSource | ComposedSource) else str(source)
 
 
 def _standing_in(resolution: Resolution, request: SecretRequest, used_by: list[str]) -> dict[str, str | None]:

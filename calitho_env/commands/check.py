@@ -109,6 +109,8 @@ def _secret_lines(secret: SecretReport) -> list[str]:
         facts.append(f"last changed {secret.last_changed.date().isoformat()} ({secret.change_age_days} days ago)")
     if secret.last_rotated:
         facts.append(f"last rotated by Secrets Manager {secret.last_rotated.date().isoformat()}")
+    if secret.composes:
+        facts.append(f"composes: {', '.join(secret.composes)}")
     if secret.fallback:
         fallback = ", ".join(f"{key} from {source or 'nothing (unset)'}" for key, source in secret.fallback.items())
         facts.append(f"without it, run would use: {fallback}")

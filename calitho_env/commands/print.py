@@ -13,6 +13,7 @@ from calitho_env.commands.reporting import resolve_and_report
 from calitho_env.commands.state import state_of
 from calitho_env.core.formats import FORMATS, render, writable
 from calitho_env.errors import CalithoError
+from calitho_env.fetchers import aws_fetcher
 
 
 @click.command("print", short_help="Print what run would inject, in a chosen format.")
@@ -51,7 +52,8 @@ def print_command(
 ) -> None:
     """Print the resolved variables (all of them, or only NAMES). -v says the mode and why, the files
     looked for and read, each secret fetched and its latency."""
-    resolution = resolve_and_report(ctx, settings_from(options))
+    settings = settings_from(options)
+    resolution = resolve_and_report(ctx, settings, aws_fetcher(settings))
     if names:
         missing = [name for name in names if name not in resolution.variables]
         if missing:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,14 +12,17 @@ from calitho_env.core.endpoints import endpoint_overrides
 from calitho_env.core.resolution import Resolution, resolve
 from calitho_env.core.settings import Settings
 
+if TYPE_CHECKING:
+    from calitho_env.core.fetched import SecretFetcher
 
-def resolve_and_report(ctx: click.Context, settings: Settings) -> Resolution:
+
+def resolve_and_report(ctx: click.Context, settings: Settings, fetcher: SecretFetcher) -> Resolution:
     """Resolve, then tell the user what happened (warnings always, details with -v)."""
     reporter = state_of(ctx).reporter
     reporter.info(
         "mode", f"mode: {settings.mode.describe()}", mode=settings.mode.mode.value, mode_origin=settings.mode.origin
     )
-    resolution = resolve(settings, os.environ)
+    resolution = resolve(settings, os.environ, fetcher)
     if resolution.fetches:
         for override in endpoint_overrides(os.environ):
             reporter.info("endpoint_override", f"{override.variable}={override.url}", variable=override.variable)

@@ -10,7 +10,7 @@ import click
 from calitho_env.admin.provisioning import generate_value, rotate_key
 from calitho_env.commands.options import aws_options, reports
 from calitho_env.commands.prompts import ask_hidden_twice
-from calitho_env.core.secret_requests import parse_secret_id
+from calitho_env.core.secret_requests import is_managed_secret, parse_secret_id
 from calitho_env.core.settings import build_settings
 from calitho_env.errors import ConfigurationError
 
@@ -47,6 +47,11 @@ def rotate_command(
     if generate == from_stdin:
         raise click.UsageError("give exactly one of --generate or --stdin (a value is never taken from argv)")
     request = parse_secret_id(secret_id, "SECRET-ID")
+    if is_managed_secret(request.secret_id):
+        raise ConfigurationError(
+            f"{secret_id} is managed by an AWS service: a new value here would not change the database's password",
+            hint=f"let the service rotate it: aws secretsmanager rotate-secret --secret-id '{secret_id}'",
+        )
     value = generate_value(length) if generate else _read_stdin(key)
     seconds = build_settings(os.environ, timeout=timeout).timeout
     store = SecretStore(AwsSession(seconds, region=region, profile=profile), seconds, request.region or region)

@@ -13,6 +13,7 @@ from calitho_env.commands.reporting import resolve_and_report
 from calitho_env.commands.state import state_of
 from calitho_env.core.execution import exec_command
 from calitho_env.core.settings import Mode
+from calitho_env.fetchers import aws_fetcher
 
 PRODUCTION_INTERVAL = 300.0  # seconds between DescribeSecret polls: see the README for what they cost
 
@@ -75,7 +76,8 @@ def run_command(
     """Resolve the variables and replace this process with COMMAND (no shell). With --watch, run
     COMMAND as a supervised child instead and restart it when its values change."""
     settings = settings_from(options)
-    resolution = resolve_and_report(ctx, settings)
+    fetch = aws_fetcher(settings)
+    resolution = resolve_and_report(ctx, settings, fetch)
     if not watch:
         exec_command(command, resolution.environment())
     from calitho_env.core.resolution import resolve
@@ -91,7 +93,7 @@ def run_command(
     supervise(
         command,
         resolution,
-        lambda: resolve(settings, os.environ),
+        lambda: resolve(settings, os.environ, fetch),
         state_of(ctx).reporter,
         probe,
         interval,

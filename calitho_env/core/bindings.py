@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import NamedTuple
 
 from calitho_env.errors import ConfigurationError
@@ -103,7 +104,24 @@ class FallbackSource(NamedTuple):
         return f"fallback:{self.underlying}"
 
 
-Source = ProcessSource | FileSource | SecretSource | FallbackSource
+class ComposedSource(NamedTuple):
+    """A value from an env file or the environment whose `{{ NAME.key }}` templates were filled from
+    the secrets of those mappings: composed:DB from aws:SECRET-ID@VERSION-ID."""
+
+    template: ProcessSource | FileSource  # where the template came from
+    secrets: tuple[tuple[str, SecretSource], ...]  # (mapping name, the secret's source), in order of use
+
+    def __str__(self) -> str:
+        return self._text(str)
+
+    def short(self) -> str:
+        return self._text(SecretSource.short)
+
+    def _text(self, shown: Callable[[SecretSource], str]) -> str:
+        return "composed:" + ", ".join(f"{name} from {shown(secret)}" for name, secret in self.secrets)
+
+
+Source = ProcessSource | FileSource | SecretSource | FallbackSource | ComposedSource
 PROCESS = ProcessSource()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from calitho_env.core.bindings import Binding, FileSource, ProcessSource, SecretSource, is_valid_name
+from calitho_env.core.bindings import Binding, ComposedSource, FileSource, ProcessSource, SecretSource, is_valid_name
 from calitho_env.core.secret_requests import is_mapping_name
 from calitho_env.errors import ConfigurationError
 
@@ -136,7 +136,7 @@ def _shown_value(binding: Binding, mask: bool) -> str:
 
 def _source(binding: Binding, wide: bool) -> str:
     source = binding.source
-    return source.short() if isinstance(source, SecretSource) and not wide else str(source)
+    return source.short() if isinstance(source, SecretSource | ComposedSource) and not wide else str(source)
 
 
 def _cut(text: str, width: int, wide: bool) -> str:

@@ -7,7 +7,7 @@ Every consumer (run, print, check, the Python API) goes through `resolve`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, NamedTuple
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from calitho_env.core.bindings import (
     PROCESS,
     Binding,
+    ComposedSource,
     FallbackSource,
     FileSource,
     ProcessSource,
@@ -23,6 +24,8 @@ from calitho_env.core.bindings import (
 )
 from calitho_env.core.envfiles import EnvFileLayer, load_env_files, read_declared_names
 from calitho_env.core.secret_requests import (
+    MAPPING_PREFIX,
+    SECRET,
     SecretMapping,
     SecretReference,
     SecretRequest,
@@ -33,10 +36,16 @@ from calitho_env.core.secret_requests import (
 )
 from calitho_env.core.settings import Fallback, Mode, ModeChoice, Settings
 from calitho_env.diagnostics import Notice
-from calitho_env.errors import DeclaredVariablesMissingError, MissingVariablesError, SecretUnavailableError
+from calitho_env.errors import (
+    DeclaredVariablesMissingError,
+    MissingVariablesError,
+    SecretUnavailableError,
+    TemplateError,
+)
 
 if TYPE_CHECKING:  # development never imports the fetch types: there is nothing to fetch
     from calitho_env.core.fetched import FetchedPath, FetchedSecret, FetchFailure, FetchResult, SecretFetcher
+    from calitho_env.core.templates import Placeholder, Template
 
 # Next.js's own env-file loader (@next/env) reads no env file once this is set (docs/safety.md, Next.js):
 # what a child sees is what calitho-env resolved, not a value it withheld that Next would read back.
@@ -115,19 +124,11 @@ class Resolution(NamedTuple):
         return counts
 
 
-def _aws_fetcher(settings: Settings) -> SecretFetcher:
-    def fetch(requests: Sequence[SecretRequest], timeout: float) -> list[FetchResult]:
-        from calitho_env.aws.fetch import fetch_all  # only production pays for importing botocore
-
-        return fetch_all(requests, timeout, settings.batch, settings.region, settings.profile, settings.regions)
-
-    return fetch
-
-
 def resolve(
-    settings: Settings, environ: Mapping[str, str], fetch: SecretFetcher | None = None, raise_unset: bool = True
+    settings: Settings, environ: Mapping[str, str], fetch: SecretFetcher, raise_unset: bool = True
 ) -> Resolution:
-    """`raise_unset`: a required or declared variable left unset is an error (check reports it instead)."""
+    """`fetch` reads the secrets asked for (in production only): the caller's, so core/ knows no AWS.
+    `raise_unset`: a required or declared variable left unset is an error (check reports it instead)."""
     configuration = read_configuration(settings, environ)
     files = configuration.files.bindings
     notices = list(configuration.notices)
@@ -144,14 +145,20 @@ def resolve(
                 f"{len(configuration.mappings)} secret mapping(s) not fetched: mode is {settings.mode.mode.value}",
             )
         )
-    elif requests:
-        fetches = tuple((fetch or _aws_fetcher(settings))(requests, settings.timeout))
+    if requests and settings.mode.mode is Mode.PRODUCTION:
+        fetches = tuple(fetch(requests, settings.timeout))
         layers = secret_layers(configuration, fetches, settings)
         notices += layers.notices
         mapped = layers.mapped
         unset = layers.unset
         variables = {name: b for name, b in {**layers.below, **_present(layers.over)}.items() if name not in unset}
         injected = [name for name in [*files, *layers.mapped, *layers.over] if name not in unset]
+    else:  # nothing fetched: a template of a mapped secret cannot be filled, and must not reach the child
+        composed, said = composed_layer(configuration, configuration.base, None, (), settings)
+        notices += said
+        unset = {name for name, binding in composed.items() if binding is None}
+        variables = {name: b for name, b in {**variables, **_present(composed)}.items() if name not in unset}
+        injected = [name for name in [*files, *composed] if name not in unset]
     variables, declared, declared_notices = declared_layer(settings, configuration, variables, mapped, fetches, notices)
     notices += declared_notices
     notices += framework_notices(variables, settings.mode)
@@ -290,9 +297,11 @@ def secret_layers(configuration: Configuration, fetches: Sequence[FetchResult], 
     below = {**files, **mapped, **process} if settings.preserve_env else {**files, **process, **mapped}
     referenced, refused = reference_layer(configuration, below, fetched, settings)
     notices += refused
+    composed, said = composed_layer(configuration, below, fetched, failed, settings)
+    notices += said
     failed_mappings = [m for m in configuration.mappings if m.request in failed]
     standing_in = stand_ins(configuration, below, mapped, failed_mappings, settings) if failed_mappings else {}
-    over = {**standing_in, **referenced}
+    over = {**standing_in, **composed, **referenced}
     notices += [_unavailable_notice(request, failure, configuration, over) for request, failure in failed.items()]
     notices += [_failover_notice(r) for r in fetches if r.failovers and r.failure is None]
     on_fallback = {
@@ -347,6 +356,111 @@ def reference_layer(
             continue
         layer[name] = _reference_fallback(reference, configuration, settings.fallback)
     return layer, notices
+
+
+def composed_layer(
+    configuration: Configuration,
+    winners: Mapping[str, Binding],
+    fetched: Mapping[SecretRequest, FetchedSecret | FetchedPath] | None,
+    failed: Collection[SecretRequest],
+    settings: Settings,
+) -> tuple[dict[str, Binding | None], list[Notice]]:
+    """`{{ NAME.key }}` in the env-file and environment values that win: filled from the secret
+    AWS_SECRET_NAME maps; on its fallback (or unset) if it failed; unset where nothing is fetched
+    (`fetched` None: development, test). Secret values are never looked into."""
+    if not any("{{" in binding.value for binding in winners.values()):
+        return {}, []
+    from calitho_env.core.templates import MalformedTemplate  # only values that may hold a template pay for it
+    from calitho_env.core.templates import parse as parse_template
+
+    by_name = {m.variable.removeprefix(MAPPING_PREFIX): m for m in configuration.mappings if m.request.kind == SECRET}
+    layer: dict[str, Binding | None] = {}
+    notices: list[Notice] = []
+    for name, binding in winners.items():
+        if not isinstance(binding.source, ProcessSource | FileSource) or is_mapping_name(name):
+            continue
+        try:
+            parsed = parse_template(binding.value, by_name)
+        except MalformedTemplate as error:
+            raise TemplateError(
+                f"{name} ({binding.source}): malformed template of {MAPPING_PREFIX}{error.name}: {error.problem}",
+                hint="the form is {{ NAME.key }} or {{ NAME.key | urlencode }} (docs/rotation.md)",
+            ) from None
+        if parsed.unmapped:
+            notices.append(_unmapped_template_notice(name, binding, parsed.unmapped))
+        if parsed.template is None:
+            continue
+        mappings = list(dict.fromkeys(by_name[p.name] for p in parsed.template.placeholders()))
+        if fetched is None:
+            layer[name] = None
+            notices.append(_unfetched_template_notice(name, binding, mappings, settings))
+            continue
+        failed_ids = ", ".join(dict.fromkeys(m.request.secret_id for m in mappings if m.request in failed))
+        secret_ids = ", ".join(dict.fromkeys(m.request.secret_id for m in mappings))
+        if failed_ids or is_protected(name, settings.allowed_keys):
+            if not failed_ids:
+                notices.append(_refusal_notice(name, secret_ids))
+            layer[name] = template_fallback(name, failed_ids or secret_ids, configuration, settings.fallback)
+            continue
+        secrets = {p.name: fetched[by_name[p.name].request] for p in parsed.template.placeholders()}
+        layer[name] = _composed(name, binding, parsed.template, secrets)
+    return layer, notices
+
+
+def _composed(
+    name: str, binding: Binding, template: Template, secrets: Mapping[str, FetchedSecret | FetchedPath]
+) -> Binding:
+    """The template filled from the keys of its secrets; a key a secret lacks is a configuration error."""
+    keys = {mapping: secret.variables() for mapping, secret in secrets.items()}
+
+    def key_value(placeholder: Placeholder) -> str:
+        value = keys[placeholder.name].get(placeholder.key)
+        if value is None:
+            raise TemplateError(
+                f"{name} ({binding.source}): secret {secrets[placeholder.name].secret_id} "
+                f"({MAPPING_PREFIX}{placeholder.name}) has no key {placeholder.key!r}",
+                hint=f"`calitho-env check --mode production` lists the keys of {MAPPING_PREFIX}{placeholder.name}",
+            )
+        return value
+
+    assert isinstance(binding.source, ProcessSource | FileSource)
+    used = tuple((mapping, secret.source_of(mapping)) for mapping, secret in secrets.items())
+    return Binding(name, template.render(key_value), ComposedSource(binding.source, used))
+
+
+def template_fallback(name: str, secret_ids: str, configuration: Configuration, allowed: Fallback) -> Binding | None:
+    """A template that cannot be filled: the next value down the priority that is no template, or None."""
+    candidates = [configuration.process.get(name)]
+    if allowed is Fallback.ALL:
+        candidates.append(configuration.files.bindings.get(name))
+    for candidate in candidates:
+        if candidate is not None and "{{" not in candidate.value:
+            assert isinstance(candidate.source, ProcessSource | FileSource)
+            return Binding(name, candidate.value, FallbackSource(secret_ids, candidate.source))
+    return None
+
+
+def _unfetched_template_notice(
+    name: str, binding: Binding, mappings: Sequence[SecretMapping], settings: Settings
+) -> Notice:
+    mode = settings.mode.mode.value
+    return Notice(
+        "warning",
+        "template_unset",
+        f"{name} ({binding.source}) is composed from {', '.join(m.variable for m in mappings)}, which {mode} "
+        f"does not fetch: {name} is left unset",
+        {"variable": name, "hint": f"define {name} in .env.{mode}"},
+    )
+
+
+def _unmapped_template_notice(name: str, binding: Binding, unmapped: Sequence[str]) -> Notice:
+    return Notice(
+        "warning",
+        "template_unmapped",
+        f"{name} ({binding.source}) holds {{{{ {unmapped[0]}.… }}}}, but no {MAPPING_PREFIX}{unmapped[0]} "
+        "is mapped: left as it is",
+        {"variable": name, "names": list(unmapped), "hint": f"map the secret with {MAPPING_PREFIX}{unmapped[0]}=ID"},
+    )
 
 
 def _reference_fallback(reference: SecretReference, configuration: Configuration, allowed: Fallback) -> Binding | None:

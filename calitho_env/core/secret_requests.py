@@ -23,6 +23,10 @@ _CREDENTIAL_PREFIXES = ("AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY")
 # Patterns as strings: `re` compiles each on first use (and caches it), so a launch whose
 # configuration has no mapping or reference never pays for compiling them.
 _NAME_PATTERN = r"[A-Za-z0-9/_+=.@-]{1,512}"
+# A secret an AWS service creates and manages is named `<service-id>!<name>` (rds!db-<uuid>,
+# rds!cluster-<uuid>, redshift!..., events!connection/...): users cannot type the `!`, services do.
+_MANAGED_NAME_PATTERN = r"(?=.{1,512}\Z)[a-z][a-z0-9-]{1,62}![A-Za-z0-9/_+=.@-]+"
+_SECRET_NAME_PATTERN = f"{_NAME_PATTERN}|{_MANAGED_NAME_PATTERN}"
 _ARN = (
     r"(?P<base>arn:aws[a-z-]*:secretsmanager:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+):(?P<account>\d{12}):secret:"
     r"(?P<name>[^:]+))(?::(?P<extra>.*))?"
@@ -132,16 +136,17 @@ def find_references(bindings: Mapping[str, Binding]) -> list[SecretReference]:
 def parse_secret_id(value: str, where: str) -> SecretRequest:
     if is_reference(value):
         match = re.fullmatch(_ARN, value, re.DOTALL)
-        if match is None or match["extra"] is not None or not re.fullmatch(_NAME_PATTERN, match["name"]):
+        if match is None or match["extra"] is not None or not re.fullmatch(_SECRET_NAME_PATTERN, match["name"]):
             raise ConfigurationError(
                 f"{where}: the value is not a secret ARN",
                 hint="use arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME, or just the secret's name",
             )
         return SecretRequest(value, region=match["region"])
-    if not re.fullmatch(_NAME_PATTERN, value):
+    if not re.fullmatch(_SECRET_NAME_PATTERN, value):
         raise ConfigurationError(
             f"{where}: the value is not a secret name ({_what_is_wrong(value)})",
-            hint="secret names are 1-512 characters of letters, digits and /_+=.@-",
+            hint="secret names are 1-512 characters of letters, digits and /_+=.@-; a secret an AWS service "
+            "manages starts with its service id and '!' (rds!db-...)",
         )
     return SecretRequest(value)
 
@@ -176,7 +181,7 @@ def _parse_reference(name: str, value: str, where: str) -> SecretReference:
     json_key, stage, version_id = ([*fields, "", "", ""])[:3]
     if (
         match is None
-        or not re.fullmatch(_NAME_PATTERN, match["name"])
+        or not re.fullmatch(_SECRET_NAME_PATTERN, match["name"])
         or len(fields) > 3
         or (stage and not re.fullmatch(_VERSION_STAGE, stage))
         or (version_id and not re.fullmatch(_VERSION_ID, version_id))
@@ -193,6 +198,11 @@ def _parse_reference(name: str, value: str, where: str) -> SecretReference:
         )
     request = SecretRequest(match["base"], match["region"], stage or None, version_id or None)
     return SecretReference(name, request, json_key or None)
+
+
+def is_managed_secret(secret_id: str) -> bool:
+    """A secret an AWS service created and manages (`rds!db-...`), by name or ARN."""
+    return re.fullmatch(_MANAGED_NAME_PATTERN, secret_id.split(":secret:", 1)[-1]) is not None
 
 
 def _what_is_wrong(value: str) -> str:
