@@ -10,6 +10,7 @@ import click
 from calitho_env.admin.provisioning import generate_value, rotate_key
 from calitho_env.commands.options import aws_options, reports
 from calitho_env.commands.prompts import ask_hidden_twice
+from calitho_env.commands.state import state_of
 from calitho_env.core.secret_requests import parse_secret_id
 from calitho_env.core.settings import build_settings
 from calitho_env.errors import ConfigurationError
@@ -50,7 +51,8 @@ def rotate_command(
     value = generate_value(length) if generate else _read_stdin(key)
     seconds = build_settings(os.environ, timeout=timeout).timeout
     store = SecretStore(AwsSession(seconds, region=region, profile=profile), seconds, request.region or region)
-    version_id = rotate_key(store, secret_id, key, value)
+    reporter = state_of(click.get_current_context()).reporter
+    version_id = rotate_key(store, secret_id, key, value, lambda message: reporter.warning("label_left", message))
     click.echo(version_id)
     click.echo(
         f"rotated {key} in {secret_id}: new version {version_id} is AWSCURRENT, the old one AWSPREVIOUS", err=True
