@@ -24,6 +24,8 @@ COMMANDS = {
     "check": "calitho_env.commands.check:check_command",
     "setup": "calitho_env.commands.setup:setup_command",
     "rotate": "calitho_env.commands.rotate:rotate_command",
+    "versions": "calitho_env.commands.versions:versions_command",
+    "rollback": "calitho_env.commands.rollback:rollback_command",
     "iam-policy": "calitho_env.commands.iam_policy:iam_policy_command",
 }
 

@@ -19,7 +19,9 @@ LAUNCH = ["-m", "calitho_env"]
 
 
 def stored(secretsmanager: Any, name: str) -> dict[str, str]:
-    value: dict[str, str] = json.loads(secretsmanager.get_secret_value(SecretId=name)["SecretString"])
+    value: dict[str, str] = json.loads(
+        secretsmanager.get_secret_value(SecretId=name, VersionStage="AWSCURRENT")["SecretString"]
+    )
     return value
 
 

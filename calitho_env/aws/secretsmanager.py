@@ -101,6 +101,12 @@ class StoredSecret(NamedTuple):
     arn: str
 
 
+class SecretVersion(NamedTuple):
+    version_id: str
+    stages: tuple[str, ...]
+    created: datetime | None
+
+
 class SecretStore:
     """Secrets Manager for `setup` and `rotate`: every call ends by one deadline, and every SDK
     error is raised as an AwsError saying what was being done."""
@@ -190,6 +196,38 @@ class SecretStore:
             return True
 
         return self._call(f"moving {stage} of {secret_id}", move, "UpdateSecretVersionStage")
+
+    def versions(self, secret_id: str) -> list[SecretVersion] | None:
+        """Every version that has a label (ListSecretVersionIds, all pages), or None when the secret does not exist."""
+
+        def list_versions() -> list[SecretVersion] | None:
+            found: list[SecretVersion] = []
+            arguments: dict[str, Any] = {"SecretId": secret_id}
+            try:  # moto's server answers a 500 instead of ResourceNotFoundException to a listing of no secret
+                self._client.describe_secret(SecretId=secret_id)
+            except ClientError as error:
+                if error_code(error) == "ResourceNotFoundException":
+                    return None
+                raise
+            for _ in range(100):  # a secret holds at most about 100 versions; a token loop must end
+                try:
+                    answer = self._client.list_secret_version_ids(**arguments)
+                except ClientError as error:
+                    if error_code(error) == "ResourceNotFoundException":
+                        return None
+                    raise
+                for entry in answer.get("Versions", []):
+                    found.append(
+                        SecretVersion(
+                            str(entry["VersionId"]), tuple(entry.get("VersionStages", ())), entry.get("CreatedDate")
+                        )
+                    )
+                if not answer.get("NextToken"):
+                    break
+                arguments["NextToken"] = answer["NextToken"]
+            return found
+
+        return self._call(f"listing the versions of {secret_id}", list_versions, "ListSecretVersionIds")
 
     def tag(self, secret_id: str, tags: Mapping[str, str]) -> None:
         tag_list: Any = [{"Key": k, "Value": v} for k, v in tags.items()]

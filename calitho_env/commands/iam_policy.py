@@ -28,7 +28,8 @@ from calitho_env.errors import ConfigurationError
     type=click.Choice(["run", "setup"]),
     default="run",
     show_default=True,
-    help="run: read the secrets; setup: also create, update and tag them (setup, rotate).",
+    help="run: read the secrets; setup: also create, update and tag them, list and relabel their versions "
+    "(setup, rotate, versions, rollback).",
 )
 @click.option(
     "--batch", is_flag=True, help="Also allow BatchGetSecretValue, for run --batch (also CALITHO_ENV_BATCH=1)."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,18 @@ from calitho_env.commands.state import state_of
 from calitho_env.core.settings import Settings, build_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class FiniteFloatRange(click.FloatRange):
+    """click's FloatRange lets nan through (every comparison with it is false): a number of seconds is finite."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if math.isnan(number) or math.isinf(number):
+            self.fail(f"{value!r} is not a finite number of seconds", param, ctx)
+        return number
 
 
 def _set_output(ctx: click.Context, param: click.Parameter, value: Any) -> None:
@@ -124,7 +137,7 @@ def aws_options(timeout_help: str) -> Callable[[F], F]:
                 click.option("--profile", help="AWS profile of ~/.aws/config (default: AWS_PROFILE, else default)."),
                 click.option(
                     "--timeout",
-                    type=click.FloatRange(min=0, min_open=True, max=3600),
+                    type=FiniteFloatRange(min=0, min_open=True, max=3600),
                     help=timeout_help + " (default 10; also CALITHO_ENV_TIMEOUT).",
                 ),
             ],

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from calitho_env.commands.options import output_options, resolution_options, settings_from
+from calitho_env.commands.options import FiniteFloatRange, output_options, resolution_options, settings_from
 from calitho_env.commands.reporting import resolve_and_report
 from calitho_env.commands.state import state_of
 from calitho_env.core.execution import exec_command
@@ -36,12 +36,12 @@ DEVELOPMENT_INTERVAL = 1.0  # seconds between looks at the env files in developm
 )
 @click.option(
     "--watch-interval",
-    type=click.FloatRange(min=0.1, max=86400),
+    type=FiniteFloatRange(min=0.1, max=86400),
     help="Seconds between checks, with 10 %% jitter (default: 300 in production, 1 in development).",
 )
 @click.option(
     "--restart-spread",
-    type=click.FloatRange(min=0, max=86400),
+    type=FiniteFloatRange(min=0, max=86400),
     help="Each instance restarts after a random part of this many seconds, so a fleet never restarts "
     "together (default: the interval; 0 in development).",
 )
@@ -54,7 +54,7 @@ DEVELOPMENT_INTERVAL = 1.0  # seconds between looks at the env files in developm
 )
 @click.option(
     "--restart-grace",
-    type=click.FloatRange(min=0, max=3600),
+    type=FiniteFloatRange(min=0, max=3600),
     default=10.0,
     show_default=True,
     help="Seconds COMMAND has to stop before SIGKILL.",
