@@ -16,7 +16,7 @@ from calitho_env.errors import EXIT_FAILURE
 
 @click.command("check", short_help="Why are my secrets not loading? Every fact, each problem with its fix.")
 @resolution_options
-@reports("Adds nothing here: check reports everything it finds on stdout.")
+@reports(None)
 @click.option(
     "--format",
     "format_name",

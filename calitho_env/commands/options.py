@@ -46,8 +46,8 @@ RESOLUTION_REPORT = (
 )
 
 
-def reports(verbose: str) -> Callable[[F], F]:
-    """The output options, with what -v adds for this command."""
+def reports(verbose: str | None) -> Callable[[F], F]:
+    """The output options, with what -v adds for this command (None: nothing, and -v is left out of its help)."""
 
     def decorate(function: F) -> F:
         return output_options(function, verbose)
@@ -55,7 +55,7 @@ def reports(verbose: str) -> Callable[[F], F]:
     return decorate
 
 
-def output_options(function: F, verbose: str = RESOLUTION_REPORT) -> F:
+def output_options(function: F, verbose: str | None = RESOLUTION_REPORT) -> F:
     """-q / -v / --log-format / --debug, accepted before or after the command name."""
     for decorator in reversed(
         [
@@ -67,6 +67,7 @@ def output_options(function: F, verbose: str = RESOLUTION_REPORT) -> F:
                 expose_value=False,
                 callback=_set_output,
                 help=verbose,
+                hidden=verbose is None,  # still accepted: `calitho-env -v CMD` works for every command
             ),
             click.option(
                 "--log-format",
@@ -94,16 +95,20 @@ def _apply(function: F, decorators: list[Callable[[F], F]]) -> F:
     return function
 
 
-def source_options(function: F) -> F:
+MODE_HELP = "The mode (default: CALITHO_ENV_MODE, else NODE_ENV, else development)."
+
+
+def production_source_options(function: F) -> F:
+    """source_options for a tool about the deployed app: the mode is production unless --mode says otherwise."""
+    return source_options(function, "The mode (default: production, whatever NODE_ENV says).", "production")
+
+
+def source_options(function: F, mode_help: str = MODE_HELP, mode_default: str | None = None) -> F:
     """Which env files are read, in which mode, and whether ARN values are references."""
     return _apply(
         function,
         [
-            click.option(
-                "--mode",
-                metavar="[development|production|test]",
-                help="The mode (default: CALITHO_ENV_MODE, else NODE_ENV, else development).",
-            ),
+            click.option("--mode", metavar="[development|production|test]", default=mode_default, help=mode_help),
             click.option(
                 "--dir",
                 "directory",

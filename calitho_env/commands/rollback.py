@@ -15,7 +15,7 @@ from calitho_env.core.settings import build_settings
 @click.command("rollback", short_help="Make a secret's previous version (AWSPREVIOUS) current again.")
 @click.argument("secret_id")
 @aws_options("Seconds for all of rollback's AWS calls")
-@reports("Adds nothing here: rollback always says which version is current now.")
+@reports(None)
 def rollback_command(secret_id: str, region: str | None, profile: str | None, timeout: float | None) -> None:
     """Move AWSCURRENT of SECRET_ID back to its AWSPREVIOUS version, only if AWSCURRENT has not moved
     meanwhile; the version that was current becomes AWSPREVIOUS, so a second rollback undoes the first.

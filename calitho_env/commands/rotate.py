@@ -1,4 +1,4 @@
-"""`calitho-env rotate SECRET-ID KEY`: a new version with one key changed; the value is never printed."""
+"""`calitho-env rotate SECRET_ID KEY`: a new version with one key changed; the value is never printed."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ MAX_VALUE = 65536  # characters: a whole secret may hold at most 64 KiB
     "--stdin", "from_stdin", is_flag=True, help="Read the new value from standard input (on a terminal: asked twice)."
 )
 @aws_options("Seconds for all of rotate's AWS calls")
-@reports("Adds nothing here: rotate always says the new version id and what to restart.")
+@reports(None)
 def rotate_command(
     secret_id: str,
     key: str,
@@ -40,14 +40,14 @@ def rotate_command(
     profile: str | None,
     timeout: float | None,
 ) -> None:
-    """Put a new version of SECRET-ID in which only KEY changed (AWSPREVIOUS keeps the old one); the
+    """Put a new version of SECRET_ID in which only KEY changed (AWSPREVIOUS keeps the old one); the
     new version id is printed, never the value."""
     from calitho_env.aws.secretsmanager import SecretStore
     from calitho_env.aws.session import AwsSession
 
     if generate == from_stdin:
         raise click.UsageError("give exactly one of --generate or --stdin (a value is never taken from argv)")
-    request = parse_secret_id(secret_id, "SECRET-ID")
+    request = parse_secret_id(secret_id, "SECRET_ID")
     value = generate_value(length) if generate else _read_stdin(key)
     seconds = build_settings(os.environ, timeout=timeout).timeout
     store = SecretStore(AwsSession(seconds, region=region, profile=profile), seconds, request.region or region)

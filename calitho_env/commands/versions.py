@@ -15,7 +15,7 @@ from calitho_env.core.settings import build_settings
 @click.command("versions", short_help="List a secret's versions and labels (never values).")
 @click.argument("secret_id")
 @aws_options("Seconds for all of versions' AWS calls")
-@reports("Adds nothing here: the table is all there is.")
+@reports(None)
 def versions_command(secret_id: str, region: str | None, profile: str | None, timeout: float | None) -> None:
     """List the versions of SECRET_ID that carry a label (AWSCURRENT, AWSPREVIOUS, ...), newest first,
     with when each was created. Values are never read."""
