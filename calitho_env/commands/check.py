@@ -67,6 +67,8 @@ def render_text(report: CheckReport) -> str:
     if report.secrets:
         lines.append("secrets:")
         lines += [line for secret in report.secrets for line in _secret_lines(secret)]
+    elif report.secrets_not_fetched:
+        lines += _field("secrets", f"{report.secrets_not_fetched} mapped, not fetched in this mode (see the note)")
     else:
         lines += _field("secrets", "none to fetch (no AWS_SECRET_* variables or secret references in this mode)")
     if report.required:
