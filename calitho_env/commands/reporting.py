@@ -10,6 +10,7 @@ from calitho_env.commands.state import state_of
 from calitho_env.core.endpoints import endpoint_overrides
 from calitho_env.core.resolution import Resolution, resolve
 from calitho_env.core.settings import Settings
+from calitho_env.diagnostics import Reporter
 
 
 def resolve_and_report(ctx: click.Context, settings: Settings) -> Resolution:
@@ -30,6 +31,8 @@ def resolve_and_report(ctx: click.Context, settings: Settings) -> Resolution:
                     variable=override.variable,
                     hint="use https, or a stand-in on this machine (127.0.0.1)",
                 )
+    if resolution.fetches:
+        _say_primary_region(reporter, settings)
     for path in resolution.files_read:
         reporter.info("env_file_read", f"read {path}", path=str(path))
     for path in resolution.files_missing:
@@ -50,3 +53,15 @@ def resolve_and_report(ctx: click.Context, settings: Settings) -> Resolution:
     summary = ", ".join(f"{count} from {kind}" for kind, count in sorted(counts.items())) or "nothing"
     reporter.info("resolved", f"variables: {summary}", counts=counts)
     return resolution
+
+
+def _say_primary_region(reporter: Reporter, settings: Settings) -> None:
+    """-v: when --regions' first region is asked instead of AWS_REGION (an ARN's region still wins)."""
+    variable = next((name for name in ("AWS_REGION", "AWS_DEFAULT_REGION") if os.environ.get(name)), None)
+    configured = os.environ[variable] if variable else None
+    if settings.regions and not settings.region and configured and configured != settings.regions[0]:
+        reporter.info(
+            "regions_override",
+            f"--regions: secrets are asked in {settings.regions[0]} first, not in {variable}={configured}",
+            region=settings.regions[0],
+        )

@@ -157,9 +157,12 @@ class SecretLayers(NamedTuple):
 def secret_layers(configuration: Configuration, fetches: Sequence[FetchResult], settings: Settings) -> SecretLayers:
     """What the fetched secrets give, and what stands in for those that failed, as layers to merge once."""
     failed = {r.request: failure for r in fetches if (failure := r.failure) is not None}
+    asked = {r.request: asked_where(r) for r in fetches}
     if failed and settings.fallback is Fallback.NONE:
         raise SecretUnavailableError(
-            "; ".join(f"{request.named()} could not be fetched ({f.code})" for request, f in failed.items()),
+            "; ".join(
+                f"{request.named()} could not be fetched{asked[request]} ({f.code})" for request, f in failed.items()
+            ),
             hint=next(iter(failed.values())).hint + " (fallback is off: --fallback none / --no-fallback)",
         )
     fetched = {r.request: secret for r in fetches if (secret := r.secret) is not None}
@@ -171,7 +174,10 @@ def secret_layers(configuration: Configuration, fetches: Sequence[FetchResult], 
     failed_mappings = [m for m in configuration.mappings if m.request in failed]
     standing_in = stand_ins(configuration, below, mapped, failed_mappings, settings) if failed_mappings else {}
     over = {**standing_in, **referenced}
-    notices += [_unavailable_notice(request, failure, configuration, over) for request, failure in failed.items()]
+    notices += [
+        _unavailable_notice(request, failure, configuration, over, asked[request])
+        for request, failure in failed.items()
+    ]
     notices += [_failover_notice(r) for r in fetches if r.failovers and r.failure is None]
     on_fallback = {
         name: binding for name, binding in over.items() if binding is None or isinstance(binding.source, FallbackSource)
@@ -296,8 +302,20 @@ def _stand_in(name: str, binding: Binding | None, allowed: Fallback) -> str:
     return f"{name} from {source.underlying}"
 
 
+def asked_where(result: FetchResult) -> str:
+    """ " in us-west-1", or every region tried when a failover was attempted: what a failure message names."""
+    if result.failovers and result.region:
+        tried = [f"{region} ({code})" for region, code in result.failovers] + [result.region]
+        return f" in any of the regions tried: {', '.join(tried)}"
+    return f" in {result.region}" if result.region else ""
+
+
 def _unavailable_notice(
-    request: SecretRequest, failure: FetchFailure, configuration: Configuration, over: Mapping[str, Binding | None]
+    request: SecretRequest,
+    failure: FetchFailure,
+    configuration: Configuration,
+    over: Mapping[str, Binding | None],
+    asked: str = "",
 ) -> Notice:
     referencing = [r.variable for r in configuration.references if r.request == request and r.variable in over]
     if any(m.request == request for m in configuration.mappings):
@@ -312,7 +330,7 @@ def _unavailable_notice(
     return Notice(
         "warning",
         "secret_unavailable",
-        f"{request.named()} could not be fetched ({failure.code}: {failure.message}); {instead}",
+        f"{request.named()} could not be fetched{asked} ({failure.code}: {failure.message}); {instead}",
         {"secret_id": request.secret_id, "error_code": failure.code, "hint": failure.hint},
     )
 
