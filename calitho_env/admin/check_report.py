@@ -271,7 +271,10 @@ def _apply_value(
             )
         elif not (outcome.code == "InvalidRequestException" and secret.found is False):
             report.problems.append(
-                Problem(f"secret {secret.secret_id} cannot be read: {outcome.code}: {outcome.message}", outcome.hint)
+                Problem(
+                    f"secret {secret.secret_id} cannot be read: {outcome.code}: {outcome.message}",
+                    outcome.hint_about(request),
+                )
             )
         return
     secret.readable = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 
 import click
 
@@ -10,7 +11,7 @@ from calitho_env.commands.state import state_of
 from calitho_env.core.endpoints import endpoint_overrides
 from calitho_env.core.resolution import Resolution, resolve
 from calitho_env.core.settings import Settings
-from calitho_env.diagnostics import Reporter
+from calitho_env.diagnostics import Notice, Reporter
 
 
 def resolve_and_report(ctx: click.Context, settings: Settings) -> Resolution:
@@ -47,7 +48,9 @@ def resolve_and_report(ctx: click.Context, settings: Settings) -> Resolution:
                 region=fetch.region,
                 elapsed_ms=round(fetch.elapsed_ms, 1),
             )
-    for notice in resolution.notices:
+    # Text is read by people: a hint once. JSON lines are read one by one: each keeps its hint.
+    notices = resolution.notices if reporter.log_format == "json" else without_repeated_hints(resolution.notices)
+    for notice in notices:
         reporter.emit(notice)
     counts = resolution.count_by_source()
     summary = ", ".join(f"{count} from {kind}" for kind, count in sorted(counts.items())) or "nothing"
@@ -65,3 +68,16 @@ def _say_primary_region(reporter: Reporter, settings: Settings) -> None:
             f"--regions: secrets are asked in {settings.regions[0]} first, not in {variable}={configured}",
             region=settings.regions[0],
         )
+
+
+def without_repeated_hints(notices: Iterable[Notice]) -> list[Notice]:
+    """Each hint once per launch: ten secrets failing for one cause need one fix line, not ten."""
+    seen: set[object] = set()
+    kept = []
+    for notice in notices:
+        hint = notice.fields.get("hint")
+        if hint and hint in seen:
+            notice = notice._replace(fields={key: value for key, value in notice.fields.items() if key != "hint"})
+        seen.add(hint)
+        kept.append(notice)
+    return kept

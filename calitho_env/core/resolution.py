@@ -163,7 +163,8 @@ def secret_layers(configuration: Configuration, fetches: Sequence[FetchResult], 
             "; ".join(
                 f"{request.named()} could not be fetched{asked[request]} ({f.code})" for request, f in failed.items()
             ),
-            hint=next(iter(failed.values())).hint + " (fallback is off: --fallback none / --no-fallback)",
+            hint=next(iter(failed.values())).hint_about(next(iter(failed)))
+            + " (fallback is off: --fallback none / --no-fallback)",
         )
     fetched = {r.request: secret for r in fetches if (secret := r.secret) is not None}
     files, process = configuration.files.bindings, configuration.process
@@ -331,7 +332,7 @@ def _unavailable_notice(
         "warning",
         "secret_unavailable",
         f"{request.named()} could not be fetched{asked} ({failure.code}: {failure.message}); {instead}",
-        {"secret_id": request.secret_id, "error_code": failure.code, "hint": failure.hint},
+        {"secret_id": request.secret_id, "error_code": failure.code, "hint": failure.hint_about(request)},
     )
 
 
@@ -390,4 +391,20 @@ def _present(layer: Mapping[str, Binding | None]) -> dict[str, Binding]:
 def _check_required(resolution: Resolution, required: tuple[str, ...]) -> None:
     missing = [name for name in required if not (name in resolution.variables and resolution.variables[name].value)]
     if missing:
-        raise MissingVariablesError(missing)
+        causes = {name: cause for name in missing if (cause := _failed_secret_for(resolution, name))}
+        failed = next((fetch for fetch in resolution.fetches if fetch.failure is not None), None)
+        fix = failed.failure.hint_about(failed.request) if causes and failed and failed.failure else None
+        raise MissingVariablesError(missing, causes, fix)
+
+
+def _failed_secret_for(resolution: Resolution, name: str) -> str | None:
+    """The failed secret that would have set `name`: its reference's, else the failed mapped ones'."""
+    failed = {fetch.request: failure for fetch in resolution.fetches if (failure := fetch.failure) is not None}
+    for reference in resolution.references:
+        if reference.variable == name and reference.request in failed:
+            return f"its {reference.request.named()} could not be fetched: {failed[reference.request].code}"
+    mapped = [m.request for m in resolution.mappings if m.request in failed]
+    if not mapped:
+        return None
+    named = ", ".join(f"{request.named()} ({failed[request].code})" for request in dict.fromkeys(mapped))
+    return f"not fetched, so perhaps a key of: {named}"
