@@ -80,7 +80,7 @@ def fetch_batch(
     if not isinstance(response.get("SecretValues", []), list) or not isinstance(response.get("Errors", []), list):
         raise InvalidResponseError
     errors = {
-        error.get("SecretId"): FetchFailure(str(error.get("ErrorCode", "Unknown")), str(error.get("Message", "")))
+        error.get("SecretId"): FetchFailure(str(error.get("ErrorCode") or "Unknown"), str(error.get("Message") or ""))
         for error in response.get("Errors", [])
     }
     values = response.get("SecretValues", [])

@@ -99,7 +99,8 @@ def _secret_lines(secret: SecretReport) -> list[str]:
     lines = _wrapped(f"{state} {secret.secret_id}  (used by {', '.join(secret.used_by)})", "  ", "       ")
     facts = []
     if secret.readable:
-        facts.append(f"keys: {', '.join(secret.keys) or '(whole value)'}; version {secret.version_id}")
+        version = f"; version {secret.version_id}" if secret.version_id else ""  # a parameter path has none
+        facts.append(f"keys: {', '.join(secret.keys) or '(whole value)'}{version}")
     else:
         found = {True: "found", False: "not found", None: "unknown"}[secret.found]
         nothing = "" if secret.fallback else "; run has no other value for its variables"
