@@ -161,7 +161,7 @@ def secret_layers(configuration: Configuration, fetches: Sequence[FetchResult], 
     if failed and settings.fallback is Fallback.NONE:
         raise SecretUnavailableError(
             "; ".join(
-                f"{request.named()} could not be fetched{asked[request]} ({f.code})" for request, f in failed.items()
+                f"{request.named()} could not be fetched ({f.code}){asked[request]}" for request, f in failed.items()
             ),
             hint=next(iter(failed.values())).hint_about(next(iter(failed)))
             + " (fallback is off: --fallback none / --no-fallback)",
@@ -304,11 +304,11 @@ def _stand_in(name: str, binding: Binding | None, allowed: Fallback) -> str:
 
 
 def asked_where(result: FetchResult) -> str:
-    """ " in us-west-1", or every region tried when a failover was attempted: what a failure message names."""
+    """What a failure message adds about where it asked: the region, or each region tried after a failover."""
     if result.failovers and result.region:
         tried = [f"{region} ({code})" for region, code in result.failovers] + [result.region]
-        return f" in any of the regions tried: {', '.join(tried)}"
-    return f" in {result.region}" if result.region else ""
+        return f", asked in each region tried: {', '.join(tried)}"
+    return f", asked in {result.region}" if result.region else ""
 
 
 def _unavailable_notice(
@@ -331,7 +331,7 @@ def _unavailable_notice(
     return Notice(
         "warning",
         "secret_unavailable",
-        f"{request.named()} could not be fetched{asked} ({failure.code}: {failure.message}); {instead}",
+        f"{request.named()} could not be fetched ({failure.code}: {failure.message}){asked}; {instead}",
         {"secret_id": request.secret_id, "error_code": failure.code, "hint": failure.hint_about(request)},
     )
 
