@@ -192,3 +192,17 @@ def test_the_setup_policy_covers_versions_and_rollback(cli: Cli, project: Path, 
     assert result.returncode == 0, result.output()
     actions = json.loads(result.stdout)["Statement"][0]["Action"]
     assert {"secretsmanager:ListSecretVersionIds", "secretsmanager:UpdateSecretVersionStage"} <= set(actions)
+
+
+def test_a_switch_that_gets_no_answer_says_it_may_have_landed_and_how_to_find_out(
+    cli: Cli, tmp_path: Path, proxy: AwsProxy, nextauth: str
+) -> None:
+    proxy.add(Fault(action="UpdateSecretVersionStage", stall=True))
+    result = cli(
+        "rotate", SECRET, "NEXTAUTH_SECRET", "--stdin", "--timeout", "2", env=aws_env(proxy.url, tmp_path), stdin="v1\n"
+    )
+    assert result.returncode != 0
+    assert "it may or may not be AWSCURRENT" in result.stderr
+    assert f"`calitho-env versions {SECRET}` shows which version is AWSCURRENT" in result.stderr
+    assert "was not changed" not in result.stderr
+    assert_no_leak(result)

@@ -31,6 +31,7 @@ _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder(parse_int=str, parse_float=str, parse_constant=str)
 WRITE_ATTEMPTS = 10
 PENDING = "calitho-env-pending"  # the label of a version not yet made current
+_UNANSWERED = frozenset({"Timeout", "ReadTimeout", "ConnectionClosedError"})  # a write that may have landed
 
 
 class Change(Enum):
@@ -144,6 +145,14 @@ def _label_left(secret_id: str, version: str, error: AwsError) -> str:
 
 def _not_made_current(store: SecretStore, secret_id: str, version: str, current: str, error: AwsError) -> CalithoError:
     """Moving AWSCURRENT failed: take our label off the unused version, or say how to finish or undo by hand."""
+    if error.code in _UNANSWERED:  # the move may have landed: say how to find out, touch nothing more
+        return AwsError(
+            f"secret {secret_id}: no answer to making the new version {version} current "
+            f"(UpdateSecretVersionStage: {error.code}); it may or may not be AWSCURRENT",
+            error.code,
+            hint=f"`calitho-env versions {secret_id}` shows which version is AWSCURRENT; if it is still {current}, "
+            f"undo with: {_remove_label_command(secret_id, version)}",
+        )
     failed = (
         f"secret {secret_id} was not changed: making the new version current failed "
         f"(UpdateSecretVersionStage: {error.code})"
