@@ -35,6 +35,7 @@ class Fault:
     region: str | None = None  # only requests signed for this region (the stand-in of one region's outage)
     drop: bool = False  # read the request, then close the connection without a word
     once_exists: Path | None = None  # only once this file exists: a child process says when the outage starts
+    skip: int = 0  # let the first N matching calls through (fail only a later call of the same action)
 
     def matches(self, action: str, secret_id: str | None, attempt: int, region: str | None = None) -> bool:
         if action != self.action or (self.secret_id is not None and secret_id != self.secret_id):
@@ -44,6 +45,9 @@ class Fault:
         if self.once_exists is not None and not self.once_exists.exists():
             return False
         if self.first_attempts_only and attempt != 1:
+            return False
+        if self.skip > 0:
+            self.skip -= 1
             return False
         if self.times is None:
             return True

@@ -24,6 +24,8 @@ COMMANDS = {
     "check": "calitho_env.commands.check:check_command",
     "setup": "calitho_env.commands.setup:setup_command",
     "rotate": "calitho_env.commands.rotate:rotate_command",
+    "versions": "calitho_env.commands.versions:versions_command",
+    "rollback": "calitho_env.commands.rollback:rollback_command",
     "iam-policy": "calitho_env.commands.iam_policy:iam_policy_command",
 }
 
@@ -71,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         sys.exit(returned if isinstance(returned, int) else 0)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
+    except click.exceptions.NoArgsIsHelpError as bare:  # `calitho-env` alone asks what there is: not an error
+        click.echo(bare.ctx.get_help() if bare.ctx else "")
+        sys.exit(bare.exit_code)
     except click.ClickException as usage:  # one style for every error: calitho-env: error: ...
         command = usage.ctx.command_path if isinstance(usage, click.UsageError) and usage.ctx else None
         hint = f"see `{command} --help`" if command else None

@@ -6,6 +6,8 @@ No message may contain a secret value: only names, secret ids, files and codes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 EXIT_FAILURE = 1
 EXIT_UNAVAILABLE = 69  # sysexits EX_UNAVAILABLE
 EXIT_CONFIG = 78  # sysexits EX_CONFIG
@@ -33,11 +35,13 @@ class ConfigurationError(CalithoError):
 class MissingVariablesError(ConfigurationError):
     """Variables named by --require (or asked for through the API) are unset or empty."""
 
-    def __init__(self, names: list[str]) -> None:
+    def __init__(self, names: list[str], causes: Mapping[str, str] | None = None, hint: str | None = None) -> None:
         self.names = names
+        causes = causes or {}  # name -> the failed secret that should have set it
         super().__init__(
-            "required variable(s) missing or empty: " + ", ".join(names),
-            hint="define them in an env file, the environment, or a mapped secret",
+            "required variable(s) missing or empty: "
+            + ", ".join(f"{name} ({causes[name]})" if name in causes else name for name in names),
+            hint=hint or "define them in an env file, the environment, or a mapped secret",
         )
 
 

@@ -21,34 +21,6 @@ from bench.aws_proxy import AwsProxy
 from tests.harness import REGION, Launch, aws_env, launch
 
 
-def _moving_awscurrent_moves_what_get_secret_value_reads() -> None:
-    """Make the stand-in do what Secrets Manager documents for UpdateSecretVersionStage.
-
-    moto 5.2 moves the AWSCURRENT label but keeps answering GetSecretValue (and placing the next
-    AWSPREVIOUS) from the version that held it before, so a compare-and-swap write through the
-    label looked lost. The real service serves whatever holds AWSCURRENT.
-    """
-    from moto.secretsmanager.models import SecretsManagerBackend
-
-    original = SecretsManagerBackend.update_secret_version_stage
-    if getattr(original, "calitho_env_fixed", False):
-        return
-
-    def update_secret_version_stage(
-        self: Any, secret_id: str, version_stage: str, remove_from_version_id: str, move_to_version_id: str
-    ) -> tuple[str, str]:
-        answer = original(self, secret_id, version_stage, remove_from_version_id, move_to_version_id)
-        if version_stage == "AWSCURRENT" and move_to_version_id:
-            self.secrets[secret_id].set_default_version_id(move_to_version_id)
-        return answer
-
-    update_secret_version_stage.calitho_env_fixed = True  # type: ignore[attr-defined]
-    SecretsManagerBackend.update_secret_version_stage = update_secret_version_stage  # type: ignore[method-assign]
-
-
-_moving_awscurrent_moves_what_get_secret_value_reads()
-
-
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)

@@ -154,6 +154,7 @@ def test_json_format_gives_the_same_facts_as_a_documented_object(
         "endpoints",
         "secrets",
         "notes",
+        "secrets_not_fetched",
         "required",
         "problems",
         "warnings",

@@ -172,7 +172,9 @@ def test_concurrent_rotates_of_different_keys_lose_no_update_and_keep_other_keys
     proxy.request_delay = 0.05  # widen every read-modify-write window
     results = _rotate_all_at_once(project, aws_env(proxy.url, tmp_path), "calitho-suite/app")
     assert [r.returncode for r in results] == [0] * len(KEYS), [r.stderr for r in results]
-    final = secretsmanager.get_secret_value(SecretId="calitho-suite/app")["SecretString"]  # type: ignore[attr-defined]
+    final = secretsmanager.get_secret_value(  # type: ignore[attr-defined]
+        SecretId="calitho-suite/app", VersionStage="AWSCURRENT"
+    )["SecretString"]
     values = json.loads(final, parse_float=str)
     assert all(values[key] != f"old-{key}" for key in KEYS), "a concurrent rotate's write was lost"
     assert final.endswith(', "PRICE": 1.50, "HUGE": 1e400}')
@@ -184,7 +186,9 @@ def test_a_rotate_keeps_every_other_key_byte_exact(
     create_secret("calitho-suite/app", '{ "A" : "x",\n  "N": 2.50, "BIG": 1e400, "D": 99999999999999999999999 }')
     result = cli("rotate", "calitho-suite/app", "A", "--stdin", env=aws_env(aws, tmp_path), stdin="new\n")
     assert result.returncode == 0, result.stderr
-    final = secretsmanager.get_secret_value(SecretId="calitho-suite/app")["SecretString"]  # type: ignore[attr-defined]
+    final = secretsmanager.get_secret_value(  # type: ignore[attr-defined]
+        SecretId="calitho-suite/app", VersionStage="AWSCURRENT"
+    )["SecretString"]
     assert final == '{ "A" : "new",\n  "N": 2.50, "BIG": 1e400, "D": 99999999999999999999999 }'
 
 

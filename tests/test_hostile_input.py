@@ -129,10 +129,10 @@ def test_nested_objects_and_64_kb_values_are_carried_exactly(
 @pytest.mark.parametrize(
     ("secret", "fragment"),
     [
-        (f"{{not json {SENTINEL}", "is not JSON"),
+        (f"{{not json {SENTINEL}", "holds malformed JSON: Expecting property name enclosed in double quotes at line 1"),
         (json.dumps([SENTINEL]), "is a JSON array"),
-        (json.dumps({"1BAD": SENTINEL}), "not a variable name: it starts with a digit"),
-        (json.dumps({"": SENTINEL}), "not a variable name: it is empty"),
+        (json.dumps({"1BAD": SENTINEL}), "the key '1BAD' is not a variable name"),
+        (json.dumps({"": SENTINEL}), "the key of 0 characters (it is empty) is not a variable name"),
         (json.dumps({"NUL": SENTINEL + "\x00"}), "the value of NUL contains a NUL"),
     ],
 )

@@ -132,10 +132,10 @@ def test_json_values_become_strings_numbers_as_their_text_and_null_is_skipped(
 @pytest.mark.parametrize(
     ("secret_string", "expected"),
     [
-        (f"not json {SENTINEL}", "is not JSON, not a JSON object"),
+        (f"not json {SENTINEL}", "is a plain string, not a JSON object"),
         (f'["{SENTINEL}"]', "is a JSON array, not a JSON object"),
         (f'"{SENTINEL}"', "is a JSON string, not a JSON object"),
-        (f'{{"BAD-KEY": "{SENTINEL}"}}', "secret wrong: not a variable name: it contains '-'"),
+        (f'{{"BAD-KEY": "{SENTINEL}"}}', "secret wrong: the key 'BAD-KEY' is not a variable name"),
         (f'{{"NUL": "{SENTINEL}\\u0000"}}', "the value of NUL contains a NUL character"),
     ],
 )

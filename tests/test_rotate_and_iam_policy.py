@@ -39,7 +39,7 @@ def test_rotate_generate_changes_only_that_key_and_keeps_the_old_version_as_awsp
     assert len(new["NEXTAUTH_SECRET"]) == 64
     assert new["OTHER"] == "kept"
     assert current(secretsmanager, "AWSPREVIOUS")["NEXTAUTH_SECRET"] == f"old-{SENTINEL}"
-    version = secretsmanager.get_secret_value(SecretId="calitho-suite/nextauth")["VersionId"]
+    version = secretsmanager.get_secret_value(SecretId="calitho-suite/nextauth", VersionStage="AWSCURRENT")["VersionId"]
     assert result.stdout == f"{version}\n"
     assert "restart the processes that use it" in result.stderr
     assert_no_leak(result, [new["NEXTAUTH_SECRET"], SENTINEL])

@@ -27,7 +27,9 @@ VALUES = ("setup-db-value", "setup-nextauth-value", "setup-redis-value")
 
 
 def stored(secretsmanager: Any, name: str) -> dict[str, str]:
-    value: dict[str, str] = json.loads(secretsmanager.get_secret_value(SecretId=name)["SecretString"])
+    value: dict[str, str] = json.loads(
+        secretsmanager.get_secret_value(SecretId=name, VersionStage="AWSCURRENT")["SecretString"]
+    )
     return value
 
 

@@ -8,16 +8,19 @@ says what `run` would really do. No value is kept in the report: keys and source
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from calitho_env.core.bindings import ComposedSource, FallbackSource, SecretSource, Source
+from calitho_env.core.bindings import Binding, ComposedSource, FallbackSource, SecretSource, Source
+from calitho_env.core.dotenv_syntax import parse_stream
 from calitho_env.core.endpoints import endpoint_overrides
-from calitho_env.core.envfiles import read_declared_names
+from calitho_env.core.envfiles import read_declared_names, read_regular_file
 from calitho_env.core.fetched import FetchedPath, FetchedSecret, FetchFailure, FetchResult, hint_for, sts_hint
 from calitho_env.core.resolution import (
     Configuration,
@@ -79,6 +82,7 @@ class CheckReport:
     example: str | None = None  # the app's .env.example, when one declares its variables
     declared_unset: dict[str, str | None] = field(default_factory=dict)  # declared name -> why it is unset
     left_out: list[str] = field(default_factory=list)  # keys of secrets left out: the example does not declare them
+    secrets_not_fetched: int = 0  # secrets mapped but not fetched in this mode (development and test)
 
     @property
     def ok(self) -> bool:
@@ -106,11 +110,13 @@ def build_check_report(settings: Settings, environ: Mapping[str, str]) -> CheckR
     report.env_files = [str(path) for path in files.files_read]
     report.warnings += files.warnings
     used_by = configuration.used_by()
+    report.problems += _starts_without_values(settings, configuration.files.bindings, len(used_by))
     if used_by and settings.mode.mode is not Mode.PRODUCTION:
         report.notes.append(
             f"mode is {settings.mode.describe()}: its {len(used_by)} secret(s) are not fetched in this mode; "
             "`calitho-env check --mode production` checks what production loads"
         )
+        report.secrets_not_fetched = len(used_by)
         used_by = {}  # development checks what development uses, and that calls no AWS
     lookups = _look_at_aws(report, list(used_by), settings) if used_by else []
     references: dict[SecretRequest, list[SecretReference]] = {}
@@ -122,6 +128,56 @@ def build_check_report(settings: Settings, environ: Mapping[str, str]) -> CheckR
         )
     _check_resolution(report, settings, environ, lookups, configuration)
     return report
+
+
+def _starts_without_values(settings: Settings, from_files: Mapping[str, Binding], secrets: int) -> list[Problem]:
+    """The app would start with no value to speak of: what run does without a word, check calls a problem."""
+    has_values = any(not is_mapping_name(name) for name in from_files)
+    mode = settings.mode.mode
+    if mode is not Mode.PRODUCTION:
+        if secrets and not has_values:
+            return [
+                Problem(
+                    f"{mode.value} gets no values: its {secrets} mapped secret(s) are fetched only in production, "
+                    "and no env file gives a variable a value",
+                    f"put the development values in .env.{mode.value} (production never reads it); "
+                    "`calitho-env check --mode production` checks the secrets",
+                )
+            ]
+        return []
+    if secrets:
+        return []
+    elsewhere = [] if settings.env_files else _files_with_mappings(settings.directory)
+    if elsewhere:
+        return [
+            Problem(
+                f"production fetches no secrets: the AWS_SECRET_* lines are in {', '.join(elsewhere)}, "
+                "which production never reads",
+                "move them to .env (every mode reads it) or .env.production",
+            )
+        ]
+    if not has_values:
+        return [
+            Problem(
+                "production gets no values: no AWS_SECRET_* mapping, secret reference or value in its env files",
+                "run `calitho-env setup`, or add AWS_SECRET_<NAME>=<secret-id> to .env or .env.production",
+            )
+        ]
+    return []
+
+
+def _files_with_mappings(directory: Path) -> list[str]:
+    """The development and test env files in `directory` that hold a mapping line."""
+    found = []
+    for name in (".env.development", ".env.development.local", ".env.test", ".env.test.local"):
+        try:
+            data = read_regular_file(directory / name)
+        except OSError:
+            continue
+        text = (data or b"").decode("utf-8", "replace")
+        if any(parsed.key and is_mapping_name(parsed.key) for parsed in parse_stream(io.StringIO(text))):
+            found.append(name)
+    return found
 
 
 def _look_at_aws(report: CheckReport, requests: list[SecretRequest], settings: Settings) -> list[SecretLookup]:
@@ -230,7 +286,7 @@ def _apply_value(
             report.problems.append(
                 Problem(
                     f"secret {secret.secret_id} cannot be read: {outcome.code}: {outcome.message}",
-                    _managed_hint(request) if outcome.code in _KMS_OR_DENIED else outcome.hint,
+                    _managed_hint(request) if outcome.code in _KMS_OR_DENIED else outcome.hint_about(request),
                 )
             )
         return

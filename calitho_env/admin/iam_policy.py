@@ -16,6 +16,7 @@ SETUP_ACTIONS = [
     "secretsmanager:UpdateSecret",
     "secretsmanager:UpdateSecretVersionStage",  # the compare-and-swap of every write
     "secretsmanager:TagResource",
+    "secretsmanager:ListSecretVersionIds",  # versions and rollback
 ]
 _RANDOM_SUFFIX = re.compile(r"-[A-Za-z0-9]{6}$")
 

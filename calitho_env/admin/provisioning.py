@@ -31,6 +31,7 @@ _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder(parse_int=str, parse_float=str, parse_constant=str)
 WRITE_ATTEMPTS = 10
 PENDING = "calitho-env-pending"  # the label of a version not yet made current
+_UNANSWERED = frozenset({"Timeout", "ReadTimeout", "ConnectionClosedError"})  # a write that may have landed
 
 
 class Change(Enum):
@@ -122,7 +123,65 @@ class JsonObject:
         return self.text[:last] + f", {json.dumps(key)}: {encoded}" + self.text[last:]
 
 
-def write_keys(store: SecretStore, secret_id: str, stored: StoredSecret, changes: Mapping[str, str]) -> str:
+def _ignore(message: str) -> None:
+    """Where a warning goes when the caller has nobody to tell."""
+
+
+def _remove_label_command(secret_id: str, version: str) -> str:
+    return (
+        f"aws secretsmanager update-secret-version-stage --secret-id {secret_id} "
+        f"--version-stage {PENDING} --remove-from-version-id {version}"
+    )
+
+
+def _label_left(secret_id: str, version: str, error: AwsError) -> str:
+    """The write is done (the new version is AWSCURRENT); only our own label is still on it."""
+    return (
+        f"{secret_id}: the new version {version} is AWSCURRENT, but removing the label {PENDING} from it failed "
+        f"(UpdateSecretVersionStage: {error.code}); it is harmless and the next write moves it; "
+        f"to remove it now: {_remove_label_command(secret_id, version)}"
+    )
+
+
+def _not_made_current(store: SecretStore, secret_id: str, version: str, current: str, error: AwsError) -> CalithoError:
+    """Moving AWSCURRENT failed: take our label off the unused version, or say how to finish or undo by hand."""
+    if error.code in _UNANSWERED:  # the move may have landed: say how to find out, touch nothing more
+        return AwsError(
+            f"secret {secret_id}: no answer to making the new version {version} current "
+            f"(UpdateSecretVersionStage: {error.code}); it may or may not be AWSCURRENT",
+            error.code,
+            hint=f"`calitho-env versions {secret_id}` shows which version is AWSCURRENT; if it is still {current}, "
+            f"undo with: {_remove_label_command(secret_id, version)}",
+        )
+    failed = (
+        f"secret {secret_id} was not changed: making the new version current failed "
+        f"(UpdateSecretVersionStage: {error.code})"
+    )
+    try:
+        store.move_stage(secret_id, PENDING, None, version)
+    except AwsError:
+        return AwsError(
+            f"{failed}; the new version {version} holds the new value under the label {PENDING} "
+            f"and removing that label failed too",
+            error.code,
+            hint=f"to finish: aws secretsmanager update-secret-version-stage --secret-id {secret_id} "
+            f"--version-stage AWSCURRENT --move-to-version-id {version} --remove-from-version-id {current}; "
+            f"to undo: {_remove_label_command(secret_id, version)}",
+        )
+    return AwsError(
+        f"{failed}; the new version {version} was left without a label (AWSCURRENT is still {current})",
+        error.code,
+        hint=error.hint,
+    )
+
+
+def write_keys(
+    store: SecretStore,
+    secret_id: str,
+    stored: StoredSecret,
+    changes: Mapping[str, str],
+    warn: Callable[[str], None] = _ignore,
+) -> str:
     """Make a version of `stored` with `changes` applied the current one, unless another writer got there first.
 
     The new version is put under a label of our own, then AWSCURRENT is moved to it from the
@@ -138,8 +197,15 @@ def write_keys(store: SecretStore, secret_id: str, stored: StoredSecret, changes
             stored = latest
         text = JsonObject(secret_id, stored.secret_string).with_keys(changes)
         version = store.put(secret_id, text, PENDING)
-        if store.move_stage(secret_id, "AWSCURRENT", version, stored.version_id):
-            store.move_stage(secret_id, PENDING, None, version)  # tidy up; gone already if another writer took it
+        try:
+            moved = store.move_stage(secret_id, "AWSCURRENT", version, stored.version_id)
+        except AwsError as error:
+            raise _not_made_current(store, secret_id, version, stored.version_id, error) from None
+        if moved:
+            try:
+                store.move_stage(secret_id, PENDING, None, version)  # tidy up; gone already if another writer took it
+            except AwsError as error:
+                warn(_label_left(secret_id, version, error))
             return version
     raise CalithoError(
         f"secret {secret_id} kept changing under this write ({WRITE_ATTEMPTS} tries)",
@@ -194,7 +260,7 @@ def upsert(
     return Upsert(secret_id, Change.UPDATED, write_keys(store, secret_id, stored, changes), stored.arn)
 
 
-def rotate_key(store: SecretStore, secret_id: str, key: str, value: str) -> str:
+def rotate_key(store: SecretStore, secret_id: str, key: str, value: str, warn: Callable[[str], None] = _ignore) -> str:
     """Put a new version with only `key` changed; AWSPREVIOUS then holds the old one. Returns the version id."""
     require_valid(key, value, "the new value")
     stored = store.read(secret_id)
@@ -206,4 +272,4 @@ def rotate_key(store: SecretStore, secret_id: str, key: str, value: str) -> str:
             f"secret {secret_id} has no key {key}; rotate changes an existing key "
             f"(keys: {', '.join(sorted(current.values))})"
         )
-    return write_keys(store, secret_id, stored, {key: value})
+    return write_keys(store, secret_id, stored, {key: value}, warn)

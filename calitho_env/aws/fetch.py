@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from calitho_env.aws.deadline import MAX_WORKERS, call_all
+from calitho_env.aws.regions import check_region_names
 from calitho_env.aws.secretsmanager import BATCH_SIZE, fetch_batch, fetch_one
 from calitho_env.aws.session import Attempt, AwsSession, failure_of
 from calitho_env.aws.ssm import GROUP_SIZE, fetch_parameters, fetch_path
@@ -105,6 +106,7 @@ def fetch_all(
     With `regions` (the first the primary), a group whose call fails the way a regional outage
     does is asked again in the next region, before any fallback to env files.
     """
+    check_region_names(regions)
     planned = groups(requests, batch)
     workers = min(len(planned), MAX_WORKERS)
     session = AwsSession(timeout, region=region or (regions[0] if regions else None), workers=workers, profile=profile)

@@ -35,8 +35,8 @@ def fetch_one(session: AwsSession, request: SecretRequest, attempt: Attempt = PR
     arguments: dict[str, str] = {"SecretId": attempt.secret_id(request.secret_id)}
     if request.version_id:
         arguments["VersionId"] = request.version_id
-    if request.version_stage:
-        arguments["VersionStage"] = request.version_stage
+    if request.version_stage or not request.version_id:
+        arguments["VersionStage"] = request.version_stage or "AWSCURRENT"  # moto's server errs without it
     client = attempt.client(session, "secretsmanager", request.region)
     try:
         response = client.get_secret_value(**arguments)
@@ -80,7 +80,7 @@ def fetch_batch(
     if not isinstance(response.get("SecretValues", []), list) or not isinstance(response.get("Errors", []), list):
         raise InvalidResponseError
     errors = {
-        error.get("SecretId"): FetchFailure(str(error.get("ErrorCode", "Unknown")), str(error.get("Message", "")))
+        error.get("SecretId"): FetchFailure(str(error.get("ErrorCode") or "Unknown"), str(error.get("Message") or ""))
         for error in response.get("Errors", [])
     }
     values = response.get("SecretValues", [])
@@ -101,6 +101,12 @@ class StoredSecret(NamedTuple):
     arn: str
 
 
+class SecretVersion(NamedTuple):
+    version_id: str
+    stages: tuple[str, ...]
+    created: datetime | None
+
+
 class SecretStore:
     """Secrets Manager for `setup` and `rotate`: every call ends by one deadline, and every SDK
     error is raised as an AwsError saying what was being done."""
@@ -115,13 +121,14 @@ class SecretStore:
         """After a question to the user: the time spent answering is not the network's."""
         self._deadline = time.monotonic() + self._timeout
 
-    def _call(self, action: str, call: Callable[[], T]) -> T:
+    def _call(self, action: str, call: Callable[[], T], api: str | None = None) -> T:
         (outcome,) = call_all([call], max(self._deadline - time.monotonic(), 0.001))
         if isinstance(outcome, FetchFailure):
             if outcome.code == "Timeout":
                 outcome = FetchFailure("Timeout", f"no answer within --timeout ({self._timeout:g} s)")
             message = f"{action}: AWS call failed: {outcome.code}: {outcome.message}"
-            raise AwsError(message, outcome.code, outcome.hint)
+            hint = _denied_hint(api) if api and "Denied" in outcome.code else outcome.hint
+            raise AwsError(message, outcome.code, hint)
         return outcome
 
     @property
@@ -136,7 +143,7 @@ class SecretStore:
                 if version_id:
                     response = self._client.get_secret_value(SecretId=secret_id, VersionId=version_id)
                 else:
-                    response = self._client.get_secret_value(SecretId=secret_id)
+                    response = self._client.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")
             except ClientError as error:
                 if error_code(error) == "ResourceNotFoundException":
                     return None
@@ -165,6 +172,7 @@ class SecretStore:
             lambda: self._client.put_secret_value(
                 SecretId=secret_id, SecretString=secret_string, VersionStages=[stage]
             )["VersionId"],
+            "PutSecretValue",
         )
 
     def move_stage(self, secret_id: str, stage: str, to_version: str | None, from_version: str | None) -> bool:
@@ -187,7 +195,39 @@ class SecretStore:
                 raise
             return True
 
-        return self._call(f"moving {stage} of {secret_id}", move)
+        return self._call(f"moving {stage} of {secret_id}", move, "UpdateSecretVersionStage")
+
+    def versions(self, secret_id: str) -> list[SecretVersion] | None:
+        """Every version that has a label (ListSecretVersionIds, all pages), or None when the secret does not exist."""
+
+        def list_versions() -> list[SecretVersion] | None:
+            found: list[SecretVersion] = []
+            arguments: dict[str, Any] = {"SecretId": secret_id}
+            try:  # moto's server answers a 500 instead of ResourceNotFoundException to a listing of no secret
+                self._client.describe_secret(SecretId=secret_id)
+            except ClientError as error:
+                if error_code(error) == "ResourceNotFoundException":
+                    return None
+                raise
+            for _ in range(100):  # a secret holds at most about 100 versions; a token loop must end
+                try:
+                    answer = self._client.list_secret_version_ids(**arguments)
+                except ClientError as error:
+                    if error_code(error) == "ResourceNotFoundException":
+                        return None
+                    raise
+                for entry in answer.get("Versions", []):
+                    found.append(
+                        SecretVersion(
+                            str(entry["VersionId"]), tuple(entry.get("VersionStages", ())), entry.get("CreatedDate")
+                        )
+                    )
+                if not answer.get("NextToken"):
+                    break
+                arguments["NextToken"] = answer["NextToken"]
+            return found
+
+        return self._call(f"listing the versions of {secret_id}", list_versions, "ListSecretVersionIds")
 
     def tag(self, secret_id: str, tags: Mapping[str, str]) -> None:
         tag_list: Any = [{"Key": k, "Value": v} for k, v in tags.items()]
@@ -195,6 +235,11 @@ class SecretStore:
 
     def set_kms_key(self, secret_id: str, kms_key_id: str) -> None:
         self._call(f"updating {secret_id}", lambda: self._client.update_secret(SecretId=secret_id, KmsKeyId=kms_key_id))
+
+
+def _denied_hint(api: str) -> str:
+    """The permission the failed call needed, not GetSecretValue's (the launch's)."""
+    return f"ensure the IAM role/user has secretsmanager:{api} on this secret (`calitho-env iam-policy --for setup`)"
 
 
 class SecretDescription(NamedTuple):

@@ -150,7 +150,7 @@ def failure_of(error: Exception) -> FetchFailure:
         return FetchFailure(error.code, error.message)
     if isinstance(error, ClientError):
         details = error.response.get("Error", {})
-        return FetchFailure(str(details.get("Code", "Unknown")), str(details.get("Message", "")) or str(error))
+        return FetchFailure(str(details.get("Code") or "Unknown"), str(details.get("Message") or "") or str(error))
     if isinstance(error, ParameterMissingError):
         return FetchFailure("ParameterNotFound", str(error))
     if isinstance(error, InvalidResponseError | ResponseParserError):

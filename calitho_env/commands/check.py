@@ -16,7 +16,7 @@ from calitho_env.errors import EXIT_FAILURE
 
 @click.command("check", short_help="Why are my secrets not loading? Every fact, each problem with its fix.")
 @resolution_options
-@reports("Adds nothing here: check reports everything it finds on stdout.")
+@reports(None)
 @click.option(
     "--format",
     "format_name",
@@ -67,6 +67,8 @@ def render_text(report: CheckReport) -> str:
     if report.secrets:
         lines.append("secrets:")
         lines += [line for secret in report.secrets for line in _secret_lines(secret)]
+    elif report.secrets_not_fetched:
+        lines += _field("secrets", f"{report.secrets_not_fetched} mapped, not fetched in this mode (see the note)")
     else:
         lines += _field("secrets", "none to fetch (no AWS_SECRET_* variables or secret references in this mode)")
     if report.required:
@@ -100,7 +102,8 @@ def _secret_lines(secret: SecretReport) -> list[str]:
     lines = _wrapped(f"{state} {secret.secret_id}  (used by {', '.join(secret.used_by)})", "  ", "       ")
     facts = []
     if secret.readable:
-        facts.append(f"keys: {', '.join(secret.keys) or '(whole value)'}; version {secret.version_id}")
+        version = f"; version {secret.version_id}" if secret.version_id else ""  # a parameter path has none
+        facts.append(f"keys: {', '.join(secret.keys) or '(whole value)'}{version}")
     else:
         found = {True: "found", False: "not found", None: "unknown"}[secret.found]
         nothing = "" if secret.fallback else "; run has no other value for its variables"

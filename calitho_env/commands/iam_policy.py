@@ -11,7 +11,7 @@ import click
 from calitho_env.admin.check_report import STS_TIMEOUT
 from calitho_env.admin.iam_policy import policy
 from calitho_env.admin.seed_secrets import SEED_SECRETS
-from calitho_env.commands.options import aws_options, reports, settings_from, source_options
+from calitho_env.commands.options import aws_options, production_source_options, reports, settings_from
 from calitho_env.commands.state import state_of
 from calitho_env.core.fetched import FetchFailure, sts_hint
 from calitho_env.core.resolution import read_configuration
@@ -28,14 +28,15 @@ from calitho_env.errors import ConfigurationError
     type=click.Choice(["run", "setup"]),
     default="run",
     show_default=True,
-    help="run: read the secrets; setup: also create, update and tag them (setup, rotate).",
+    help="run: read the secrets; setup: also create, update and tag them, list and relabel their versions "
+    "(setup, rotate, versions, rollback).",
 )
 @click.option(
     "--batch", is_flag=True, help="Also allow BatchGetSecretValue, for run --batch (also CALITHO_ENV_BATCH=1)."
 )
-@source_options
+@production_source_options
 @aws_options("Seconds for the STS call that finds the account")
-@reports("Adds nothing here: the policy goes to stdout, a warning if the account is unknown.")
+@reports(None)
 @click.pass_context
 def iam_policy_command(ctx: click.Context, /, account: str | None, purpose: str, **options: Any) -> None:
     """Print the least-privilege IAM policy that run (or setup) needs for the configured secrets."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,18 @@ from calitho_env.commands.state import state_of
 from calitho_env.core.settings import Settings, build_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class FiniteFloatRange(click.FloatRange):
+    """click's FloatRange lets nan through (every comparison with it is false): a number of seconds is finite."""
+
+    name = "seconds"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if math.isnan(number) or math.isinf(number):
+            self.fail(f"{value!r} is not a finite number of seconds", param, ctx)
+        return number
 
 
 def _set_output(ctx: click.Context, param: click.Parameter, value: Any) -> None:
@@ -33,8 +46,8 @@ RESOLUTION_REPORT = (
 )
 
 
-def reports(verbose: str) -> Callable[[F], F]:
-    """The output options, with what -v adds for this command."""
+def reports(verbose: str | None) -> Callable[[F], F]:
+    """The output options, with what -v adds for this command (None: nothing, and -v is left out of its help)."""
 
     def decorate(function: F) -> F:
         return output_options(function, verbose)
@@ -42,7 +55,7 @@ def reports(verbose: str) -> Callable[[F], F]:
     return decorate
 
 
-def output_options(function: F, verbose: str = RESOLUTION_REPORT) -> F:
+def output_options(function: F, verbose: str | None = RESOLUTION_REPORT) -> F:
     """-q / -v / --log-format / --debug, accepted before or after the command name."""
     for decorator in reversed(
         [
@@ -54,6 +67,7 @@ def output_options(function: F, verbose: str = RESOLUTION_REPORT) -> F:
                 expose_value=False,
                 callback=_set_output,
                 help=verbose,
+                hidden=verbose is None,  # still accepted: `calitho-env -v CMD` works for every command
             ),
             click.option(
                 "--log-format",
@@ -81,16 +95,20 @@ def _apply(function: F, decorators: list[Callable[[F], F]]) -> F:
     return function
 
 
-def source_options(function: F) -> F:
+MODE_HELP = "The mode (default: CALITHO_ENV_MODE, else NODE_ENV, else development)."
+
+
+def production_source_options(function: F) -> F:
+    """source_options for a tool about the deployed app: the mode is production unless --mode says otherwise."""
+    return source_options(function, "The mode (default: production, whatever NODE_ENV says).", "production")
+
+
+def source_options(function: F, mode_help: str = MODE_HELP, mode_default: str | None = None) -> F:
     """Which env files are read, in which mode, and whether ARN values are references."""
     return _apply(
         function,
         [
-            click.option(
-                "--mode",
-                metavar="[development|production|test]",
-                help="The mode (default: CALITHO_ENV_MODE, else NODE_ENV, else development).",
-            ),
+            click.option("--mode", metavar="[development|production|test]", default=mode_default, help=mode_help),
             click.option(
                 "--dir",
                 "directory",
@@ -131,7 +149,7 @@ def aws_options(timeout_help: str) -> Callable[[F], F]:
                 click.option("--profile", help="AWS profile of ~/.aws/config (default: AWS_PROFILE, else default)."),
                 click.option(
                     "--timeout",
-                    type=click.FloatRange(min=0, min_open=True, max=3600),
+                    type=FiniteFloatRange(min=0, min_open=True, max=3600),
                     help=timeout_help + " (default 10; also CALITHO_ENV_TIMEOUT).",
                 ),
             ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import click
@@ -11,6 +12,7 @@ from calitho_env.commands.state import state_of
 from calitho_env.core.endpoints import endpoint_overrides
 from calitho_env.core.resolution import Resolution, resolve
 from calitho_env.core.settings import Settings
+from calitho_env.diagnostics import Notice, Reporter
 
 if TYPE_CHECKING:
     from calitho_env.core.fetched import SecretFetcher
@@ -34,6 +36,8 @@ def resolve_and_report(ctx: click.Context, settings: Settings, fetcher: SecretFe
                     variable=override.variable,
                     hint="use https, or a stand-in on this machine (127.0.0.1)",
                 )
+    if resolution.fetches:
+        _say_primary_region(reporter, settings)
     for path in resolution.files_read:
         reporter.info("env_file_read", f"read {path}", path=str(path))
     for path in resolution.files_missing:
@@ -48,9 +52,36 @@ def resolve_and_report(ctx: click.Context, settings: Settings, fetcher: SecretFe
                 region=fetch.region,
                 elapsed_ms=round(fetch.elapsed_ms, 1),
             )
-    for notice in resolution.notices:
+    # Text is read by people: a hint once. JSON lines are read one by one: each keeps its hint.
+    notices = resolution.notices if reporter.log_format == "json" else without_repeated_hints(resolution.notices)
+    for notice in notices:
         reporter.emit(notice)
     counts = resolution.count_by_source()
     summary = ", ".join(f"{count} from {kind}" for kind, count in sorted(counts.items())) or "nothing"
     reporter.info("resolved", f"variables: {summary}", counts=counts)
     return resolution
+
+
+def _say_primary_region(reporter: Reporter, settings: Settings) -> None:
+    """-v: when --regions' first region is asked instead of AWS_REGION (an ARN's region still wins)."""
+    variable = next((name for name in ("AWS_REGION", "AWS_DEFAULT_REGION") if os.environ.get(name)), None)
+    configured = os.environ[variable] if variable else None
+    if settings.regions and not settings.region and configured and configured != settings.regions[0]:
+        reporter.info(
+            "regions_override",
+            f"--regions: secrets are asked in {settings.regions[0]} first, not in {variable}={configured}",
+            region=settings.regions[0],
+        )
+
+
+def without_repeated_hints(notices: Iterable[Notice]) -> list[Notice]:
+    """Each hint once per launch: ten secrets failing for one cause need one fix line, not ten."""
+    seen: set[object] = set()
+    kept = []
+    for notice in notices:
+        hint = notice.fields.get("hint")
+        if hint and hint in seen:
+            notice = notice._replace(fields={key: value for key, value in notice.fields.items() if key != "hint"})
+        seen.add(hint)
+        kept.append(notice)
+    return kept

@@ -1,4 +1,4 @@
-"""`calitho-env rotate SECRET-ID KEY`: a new version with one key changed; the value is never printed."""
+"""`calitho-env rotate SECRET_ID KEY`: a new version with one key changed; the value is never printed."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import click
 from calitho_env.admin.provisioning import generate_value, rotate_key
 from calitho_env.commands.options import aws_options, reports
 from calitho_env.commands.prompts import ask_hidden_twice
+from calitho_env.commands.state import state_of
 from calitho_env.core.secret_requests import is_managed_secret, parse_secret_id
 from calitho_env.core.settings import build_settings
 from calitho_env.errors import ConfigurationError
@@ -28,7 +29,7 @@ MAX_VALUE = 65536  # characters: a whole secret may hold at most 64 KiB
     "--stdin", "from_stdin", is_flag=True, help="Read the new value from standard input (on a terminal: asked twice)."
 )
 @aws_options("Seconds for all of rotate's AWS calls")
-@reports("Adds nothing here: rotate always says the new version id and what to restart.")
+@reports(None)
 def rotate_command(
     secret_id: str,
     key: str,
@@ -39,14 +40,14 @@ def rotate_command(
     profile: str | None,
     timeout: float | None,
 ) -> None:
-    """Put a new version of SECRET-ID in which only KEY changed (AWSPREVIOUS keeps the old one); the
+    """Put a new version of SECRET_ID in which only KEY changed (AWSPREVIOUS keeps the old one); the
     new version id is printed, never the value."""
     from calitho_env.aws.secretsmanager import SecretStore
     from calitho_env.aws.session import AwsSession
 
     if generate == from_stdin:
         raise click.UsageError("give exactly one of --generate or --stdin (a value is never taken from argv)")
-    request = parse_secret_id(secret_id, "SECRET-ID")
+    request = parse_secret_id(secret_id, "SECRET_ID")
     if is_managed_secret(request.secret_id):
         raise ConfigurationError(
             f"{secret_id} is managed by an AWS service: a new value here would not change the database's password",
@@ -55,7 +56,8 @@ def rotate_command(
     value = generate_value(length) if generate else _read_stdin(key)
     seconds = build_settings(os.environ, timeout=timeout).timeout
     store = SecretStore(AwsSession(seconds, region=region, profile=profile), seconds, request.region or region)
-    version_id = rotate_key(store, secret_id, key, value)
+    reporter = state_of(click.get_current_context()).reporter
+    version_id = rotate_key(store, secret_id, key, value, lambda message: reporter.warning("label_left", message))
     click.echo(version_id)
     click.echo(
         f"rotated {key} in {secret_id}: new version {version_id} is AWSCURRENT, the old one AWSPREVIOUS", err=True

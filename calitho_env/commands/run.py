@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from calitho_env.commands.options import output_options, resolution_options, settings_from
+from calitho_env.commands.help_sections import SectionedCommand
+from calitho_env.commands.options import FiniteFloatRange, output_options, resolution_options, settings_from
 from calitho_env.commands.reporting import resolve_and_report
 from calitho_env.commands.state import state_of
 from calitho_env.core.execution import exec_command
@@ -23,8 +24,23 @@ DEVELOPMENT_INTERVAL = 1.0  # seconds between looks at the env files in developm
 
 @click.command(
     "run",
+    cls=SectionedCommand,
     short_help="Resolve the variables, then become COMMAND (exec; --watch: supervise it).",
     context_settings={"allow_interspersed_args": False},  # after COMMAND, every word is its argument
+    usage=["[OPTIONS]", "--", "COMMAND", "[ARGS]..."],
+    sections=[
+        ("Where values come from", ["mode", "directory", "env_files", "no_references", "preserve_env"]),
+        ("Which names", ["required", "example", "allowed_keys"]),
+        ("AWS", ["region", "profile", "timeout", "regions", "batch"]),
+        ("When a secret cannot be fetched", ["fallback", "no_fallback"]),
+        ("Watch and restart", ["watch", "watch_interval", "restart_spread", "restart_signal", "restart_grace"]),
+        ("Output", ["quiet", "verbose", "log_format", "debug", "help"]),
+    ],
+    examples=[
+        "calitho-env run -- npm start",
+        "calitho-env run --mode production --require DATABASE_URL -- node server.js",
+        "calitho-env run --watch -- sh -c 'exec node server.js --port \"$PORT\"'",
+    ],
 )
 @resolution_options
 @output_options
@@ -37,12 +53,12 @@ DEVELOPMENT_INTERVAL = 1.0  # seconds between looks at the env files in developm
 )
 @click.option(
     "--watch-interval",
-    type=click.FloatRange(min=0.1, max=86400),
-    help="Seconds between checks, with 10 %% jitter (default: 300 in production, 1 in development).",
+    type=FiniteFloatRange(min=0.1, max=86400),
+    help="Seconds between checks, with 10 % jitter (default: 300 in production, 1 in development).",
 )
 @click.option(
     "--restart-spread",
-    type=click.FloatRange(min=0, max=86400),
+    type=FiniteFloatRange(min=0, max=86400),
     help="Each instance restarts after a random part of this many seconds, so a fleet never restarts "
     "together (default: the interval; 0 in development).",
 )
@@ -55,7 +71,7 @@ DEVELOPMENT_INTERVAL = 1.0  # seconds between looks at the env files in developm
 )
 @click.option(
     "--restart-grace",
-    type=click.FloatRange(min=0, max=3600),
+    type=FiniteFloatRange(min=0, max=3600),
     default=10.0,
     show_default=True,
     help="Seconds COMMAND has to stop before SIGKILL.",

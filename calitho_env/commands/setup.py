@@ -22,6 +22,7 @@ from calitho_env.admin.provisioning import Change, Upsert, generate_value, upser
 from calitho_env.admin.seed_secrets import SEED_SECRETS
 from calitho_env.commands.options import aws_options, reports
 from calitho_env.commands.prompts import ask_hidden_twice
+from calitho_env.commands.state import state_of
 from calitho_env.core.bindings import PROCESS, Binding, is_valid_name
 from calitho_env.core.envfiles import load_env_files
 from calitho_env.core.secret_requests import parse_secret_id
@@ -97,7 +98,7 @@ def _tags(pairs: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("--no-edit", is_flag=True, help="Leave .env and .env.development as they are.")
 @aws_options("Seconds for each secret's AWS calls, the time you spend answering aside")
-@reports("Adds nothing here: setup always says what it did with each secret.")
+@reports(None)
 def setup_command(
     yes: bool,
     overwrite: bool,
@@ -133,7 +134,9 @@ def setup_command(
         name = _ask_name(secret, interactive)
         store = SecretStore(session, settings.timeout)  # each secret's calls within --timeout, answers aside
         stored = store.read(name)
-        values = {key: _ask_value(key, offered.get(key), stored, interactive, key in generate) for key in secret.keys}
+        answers = {key: _ask_value(key, offered.get(key), stored, interactive, key in generate) for key in secret.keys}
+        values = {key: value for key, (value, _) in answers.items()}
+        _warn_about_development_values(name, answers, offered)
         store.restart_deadline()
         result = upsert(
             store,
@@ -148,7 +151,7 @@ def setup_command(
         if interactive and result.change is Change.KEPT:
             result = result._replace(change=Change.DECLINED)  # asked, and answered no: a choice
         results.append((secret, result))
-        used = [f"{key} from {offered[key].source}" for key in secret.keys if values[key] and key in offered]
+        used = [f"{key} {origin}" for key, (value, origin) in answers.items() if value and origin]
         version = f" (version {result.version_id})" if result.version_id else ""
         click.echo(f"{name}: {result.change.value}{version}" + "".join(f"; {u}" for u in used), err=True)
     _summarize(results)
@@ -208,13 +211,15 @@ def _ask_name(secret: PlannedSecret, interactive: bool) -> str:
 
 def _ask_value(
     key: str, offered: Binding | None, stored: StoredSecret | None, interactive: bool, generate: bool
-) -> str | None:
+) -> tuple[str | None, str | None]:
+    """The value for `key` and where it came from ("typed", "generated", "from file:.env:3"; None: kept)."""
+    taken = (offered.value, f"from {offered.source}") if offered and offered.value else (None, None)
     if generate:
-        return generate_value()
+        return generate_value(), "generated"
     if not interactive:
-        return offered.value if offered and offered.value else None
+        return taken
     if key == "NEXTAUTH_SECRET" and click.confirm(f"Generate a new {key}?", default=offered is None, err=True):
-        return generate_value()
+        return generate_value(), "generated"
     if offered and offered.value:
         keeps = f"Enter takes the value from {offered.source}"
     elif stored is not None:
@@ -223,8 +228,39 @@ def _ask_value(
         keeps = "Enter skips it"
     value = ask_hidden_twice(f"{key} (input hidden; {keeps})", f"Repeat {key}")
     if value:
-        return value
-    return offered.value if offered and offered.value else None
+        return value, "typed"
+    return taken
+
+
+def _warn_about_development_values(
+    name: str, answers: Mapping[str, tuple[str | None, str | None]], offered: Mapping[str, Binding]
+) -> None:
+    """Before the write: a value that looks like development's is named (key and file, never the value)."""
+    from calitho_env.admin.value_checks import points_at_this_machine, shared_with_development
+
+    reporter = state_of(click.get_current_context()).reporter
+    for key, (value, origin) in answers.items():
+        if not value or origin == "generated":
+            continue
+        where = "typed at the prompt" if origin == "typed" else f"from {offered[key].source}"
+        if points_at_this_machine(value):
+            reporter.warning(
+                "setup_local_value",
+                f"{key} for {name} ({where}) points at this machine (localhost or a loopback address): "
+                "production will not reach it",
+                key=key,
+                secret_id=name,
+            )
+        shared = shared_with_development(offered[key]) if origin != "typed" else None
+        if shared:
+            reporter.warning(
+                "setup_shared_file_value",
+                f"{key} for {name} comes from {shared}, which development reads too: "
+                "is it a development value? Production values belong in .env.production or are typed",
+                key=key,
+                secret_id=name,
+                path=shared,
+            )
 
 
 def _offer_env_edit(path: Path, edit: EnvFileEdit, interactive: bool, no_edit: bool) -> None:

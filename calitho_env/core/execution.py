@@ -57,11 +57,18 @@ def exec_command(argv: Sequence[str], environment: Mapping[str, str]) -> NoRetur
 def command_error(command: str, error: OSError) -> CommandNotFoundError | CommandNotExecutableError:
     """Why COMMAND could not be started, in one line like env(1): 127 not found, 126 not executable."""
     if isinstance(error, FileNotFoundError):
-        return CommandNotFoundError(f"{command!r}: command not found")
+        return CommandNotFoundError(f"{command!r}: command not found", hint=_shell_line_hint(command))
     if isinstance(error, PermissionError):
         return CommandNotExecutableError(f"{command!r}: permission denied")
     hint = "a script needs a first line such as #!/bin/sh" if error.errno == errno.ENOEXEC else None
     return CommandNotExecutableError(f"{command!r}: cannot execute: {error.strerror}", hint=hint)
+
+
+def _shell_line_hint(command: str) -> str | None:
+    """A whole shell line given as one word (`run -- 'echo $X'`) is no program name: say how to run it."""
+    if any(char.isspace() or char in "$|&;<>()`*?{}=" for char in command):
+        return "this is a shell line, not a program: run it through a shell, e.g. calitho-env run -- sh -c '...'"
+    return None
 
 
 def _end_helpers() -> None:

@@ -8,11 +8,12 @@ The fix hints follow the Troubleshooting section of the README.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from calitho_env.core.bindings import SecretSource, is_valid_name, require_valid
-from calitho_env.core.secret_requests import SecretRequest
+from calitho_env.core.bindings import VARIABLE_NAME, SecretSource, describe_unlike, is_valid_name, require_valid
+from calitho_env.core.secret_requests import SECRET, SecretRequest
 from calitho_env.errors import ConfigurationError
 
 _NOT_FOUND = "verify the secret name matches exactly, check the AWS region is correct, ensure IAM permissions are set"
@@ -59,6 +60,28 @@ _HINTS = {
     "or add an STS VPC endpoint in a private subnet",
 }
 _DEFAULT_HINT = "run `calitho-env check` for details"
+_PARAMETER_NETWORK = (
+    "Parameter Store could not be reached: check the network or its VPC endpoint (ssm), "
+    "AWS_ENDPOINT_URL_SSM if set, and --timeout"
+)
+_PARAMETER_DENIED = (
+    "check IAM permissions, verify AWS credentials are configured, ensure the IAM role/user has "
+    "ssm:GetParameters (a path: ssm:GetParametersByPath) on it, and kms:Decrypt for a SecureString's key"
+)
+# Parameter Store's own fixes, where Secrets Manager's would send the reader to the wrong service.
+_PARAMETER_HINTS = {
+    "AccessDeniedException": _PARAMETER_DENIED,
+    "AccessDenied": _PARAMETER_DENIED,
+    "ThrottlingException": "Parameter Store throttled every retry: too many requests at once; stagger starts",
+    "InternalServerError": "Parameter Store answered with a server error; it is usually brief, retry",
+    "EndpointConnectionError": _PARAMETER_NETWORK,
+    "ConnectTimeout": _PARAMETER_NETWORK,
+    "ReadTimeout": _PARAMETER_NETWORK,
+    "Timeout": "no answer within --timeout: " + _PARAMETER_NETWORK,
+    "InvalidResponse": "something between here and Parameter Store answered instead of it (a proxy, a captive "
+    "portal, a wrong endpoint): check HTTPS_PROXY, AWS_ENDPOINT_URL_SSM and the VPC endpoint",
+    "NoRegion": "no AWS region is configured: set AWS_REGION",
+}
 
 
 def hint_for(code: str) -> str:
@@ -80,6 +103,12 @@ class FetchFailure(NamedTuple):
     @property
     def hint(self) -> str:
         return hint_for(self.code)
+
+    def hint_about(self, request: SecretRequest) -> str:
+        """The fix for this failure of this request: Parameter Store's own for a parameter or a path."""
+        if request.kind != SECRET:
+            return _PARAMETER_HINTS.get(self.code) or self.hint
+        return self.hint
 
 
 class FetchResult(NamedTuple):
@@ -120,16 +149,33 @@ class FetchedSecret(NamedTuple):
     def variables(self) -> dict[str, str]:
         """Every key of the secret's JSON object as a variable; null values are skipped."""
         data = _load(self)
+        if isinstance(data, _NotJson) and data.malformed:
+            raise ConfigurationError(
+                f"secret {self.secret_id} holds malformed JSON: {data.reason} "
+                f"at line {data.line}, column {data.column}",
+                hint='fix the JSON at that place; the secret must be one object, {"NAME": "value", ...}',
+            )
         if not isinstance(data, dict):
-            kind = "not JSON" if data is _NOT_JSON else f"a JSON {_json_kind(data)}"
+            kind = "a plain string" if isinstance(data, _NotJson) else f"a JSON {_json_kind(data)}"
+            whole = (
+                "; or, to use the whole SecretString as one variable, reference it instead of mapping it: "
+                "NAME=<the secret's ARN> in an env file"
+            )
             raise ConfigurationError(
                 f"secret {self.secret_id} is {kind}, not a JSON object",
-                hint='store it as {"NAME": "value", ...}, the shape `setup` creates',
+                hint='store it as {"NAME": "value", ...}, the shape `setup` creates'
+                + (whole if kind in ("a plain string", "a JSON string") else ""),
             )
         found = {}
         for key, value in data.items():
             if value is None:
                 continue
+            if not is_valid_name(key):
+                raise ConfigurationError(
+                    f"secret {self.secret_id}: the key {_key_for_people(key)} is not a variable name",
+                    hint="rename the key in the secret: each key of its JSON object becomes a variable, so it must "
+                    "match [A-Za-z_][A-Za-z0-9_]* (e.g. DATABASE_URL)",
+                )
             rendered = _render(value, f"secret {self.secret_id}")
             require_valid(key, rendered, f"secret {self.secret_id}")
             found[key] = rendered
@@ -222,15 +268,34 @@ def _load(secret: FetchedSecret) -> Any:
             parse_float=_JsonNumber,
             parse_constant=_JsonNumber,
         )
+    except json.JSONDecodeError as error:  # its msg is a fixed phrase; the text it quotes is never shown
+        malformed = secret.secret_string.lstrip().startswith(("{", "["))
+        return _NotJson(malformed, error.msg.removesuffix(" at"), error.lineno, error.colno)
     except ValueError:
-        return _NOT_JSON
+        return _NotJson(False, "not JSON", 1, 1)
     except RecursionError:
         raise ConfigurationError(
             f"secret {secret.secret_id} is nested too deeply to read", hint="store a flat JSON object of strings"
         ) from None
 
 
-_NOT_JSON = object()
+class _NotJson(NamedTuple):
+    """Why a SecretString is not JSON, and where: never any of its text."""
+
+    malformed: bool  # it starts as JSON does: a broken object rather than a plain string
+    reason: str
+    line: int
+    column: int
+
+
+# A key is a name: shown when it looks like one with a typo (short, plain characters), else described.
+_NAME_LIKE = re.compile(r"[A-Za-z0-9_.\- ]{1,64}")
+
+
+def _key_for_people(key: str) -> str:
+    if _NAME_LIKE.fullmatch(key):
+        return repr(key)
+    return f"of {len(key)} characters ({describe_unlike(key, VARIABLE_NAME)})"
 
 
 def _render(value: Any, where: str) -> str:

@@ -286,10 +286,14 @@ class SecretLayers(NamedTuple):
 def secret_layers(configuration: Configuration, fetches: Sequence[FetchResult], settings: Settings) -> SecretLayers:
     """What the fetched secrets give, and what stands in for those that failed, as layers to merge once."""
     failed = {r.request: failure for r in fetches if (failure := r.failure) is not None}
+    asked = {r.request: asked_where(r) for r in fetches}
     if failed and settings.fallback is Fallback.NONE:
         raise SecretUnavailableError(
-            "; ".join(f"{request.named()} could not be fetched ({f.code})" for request, f in failed.items()),
-            hint=next(iter(failed.values())).hint + " (fallback is off: --fallback none / --no-fallback)",
+            "; ".join(
+                f"{request.named()} could not be fetched ({f.code}){asked[request]}" for request, f in failed.items()
+            ),
+            hint=next(iter(failed.values())).hint_about(next(iter(failed)))
+            + " (fallback is off: --fallback none / --no-fallback)",
         )
     fetched = {r.request: secret for r in fetches if (secret := r.secret) is not None}
     files, process = configuration.files.bindings, configuration.process
@@ -302,7 +306,10 @@ def secret_layers(configuration: Configuration, fetches: Sequence[FetchResult], 
     failed_mappings = [m for m in configuration.mappings if m.request in failed]
     standing_in = stand_ins(configuration, below, mapped, failed_mappings, settings) if failed_mappings else {}
     over = {**standing_in, **composed, **referenced}
-    notices += [_unavailable_notice(request, failure, configuration, over) for request, failure in failed.items()]
+    notices += [
+        _unavailable_notice(request, failure, configuration, over, asked[request])
+        for request, failure in failed.items()
+    ]
     notices += [_failover_notice(r) for r in fetches if r.failovers and r.failure is None]
     on_fallback = {
         name: binding for name, binding in over.items() if binding is None or isinstance(binding.source, FallbackSource)
@@ -532,8 +539,20 @@ def _stand_in(name: str, binding: Binding | None, allowed: Fallback) -> str:
     return f"{name} from {source.underlying}"
 
 
+def asked_where(result: FetchResult) -> str:
+    """What a failure message adds about where it asked: the region, or each region tried after a failover."""
+    if result.failovers and result.region:
+        tried = [f"{region} ({code})" for region, code in result.failovers] + [result.region]
+        return f", asked in each region tried: {', '.join(tried)}"
+    return f", asked in {result.region}" if result.region else ""
+
+
 def _unavailable_notice(
-    request: SecretRequest, failure: FetchFailure, configuration: Configuration, over: Mapping[str, Binding | None]
+    request: SecretRequest,
+    failure: FetchFailure,
+    configuration: Configuration,
+    over: Mapping[str, Binding | None],
+    asked: str = "",
 ) -> Notice:
     referencing = [r.variable for r in configuration.references if r.request == request and r.variable in over]
     if any(m.request == request for m in configuration.mappings):
@@ -548,8 +567,8 @@ def _unavailable_notice(
     return Notice(
         "warning",
         "secret_unavailable",
-        f"{request.named()} could not be fetched ({failure.code}: {failure.message}); {instead}",
-        {"secret_id": request.secret_id, "error_code": failure.code, "hint": failure.hint},
+        f"{request.named()} could not be fetched ({failure.code}: {failure.message}){asked}; {instead}",
+        {"secret_id": request.secret_id, "error_code": failure.code, "hint": failure.hint_about(request)},
     )
 
 
@@ -608,4 +627,20 @@ def _present(layer: Mapping[str, Binding | None]) -> dict[str, Binding]:
 def _check_required(resolution: Resolution, required: tuple[str, ...]) -> None:
     missing = [name for name in required if not (name in resolution.variables and resolution.variables[name].value)]
     if missing:
-        raise MissingVariablesError(missing)
+        causes = {name: cause for name in missing if (cause := _failed_secret_for(resolution, name))}
+        failed = next((fetch for fetch in resolution.fetches if fetch.failure is not None), None)
+        fix = failed.failure.hint_about(failed.request) if causes and failed and failed.failure else None
+        raise MissingVariablesError(missing, causes, fix)
+
+
+def _failed_secret_for(resolution: Resolution, name: str) -> str | None:
+    """The failed secret that would have set `name`: its reference's, else the failed mapped ones'."""
+    failed = {fetch.request: failure for fetch in resolution.fetches if (failure := fetch.failure) is not None}
+    for reference in resolution.references:
+        if reference.variable == name and reference.request in failed:
+            return f"its {reference.request.named()} could not be fetched: {failed[reference.request].code}"
+    mapped = [m.request for m in resolution.mappings if m.request in failed]
+    if not mapped:
+        return None
+    named = ", ".join(f"{request.named()} ({failed[request].code})" for request in dict.fromkeys(mapped))
+    return f"not fetched, so perhaps a key of: {named}"
