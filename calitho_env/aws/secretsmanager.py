@@ -20,7 +20,7 @@ from calitho_env.aws.session import (
     error_code,
     failure_of,
 )
-from calitho_env.core.fetched import FetchedPath, FetchedSecret, FetchFailure
+from calitho_env.core.fetched import CurrentVersion, FetchedPath, FetchedSecret, FetchFailure
 from calitho_env.core.secret_requests import PATH, SECRET, SecretRequest
 from calitho_env.errors import AwsError
 
@@ -259,23 +259,24 @@ def _outcome(call: Callable[[], T]) -> T | FetchFailure:
 
 def current_versions(
     requests: Sequence[SecretRequest], timeout: float, region: str | None = None, profile: str | None = None
-) -> Callable[[], dict[SecretRequest, str] | str]:
+) -> Callable[[], dict[SecretRequest, CurrentVersion | FetchFailure]]:
     """A probe for `run --watch`: each call asks DescribeSecret of every request at once (never
-    GetSecretValue), and gives each AWSCURRENT version id, or why they could not be learned."""
+    GetSecretValue), and gives each its versions, or its own failure: one secret that cannot be
+    described does not hide the others."""
     session = AwsSession(timeout, region=region, workers=len(requests), profile=profile)
 
-    def current(request: SecretRequest) -> str:
+    def current(request: SecretRequest) -> CurrentVersion:
         answer = session.secretsmanager(request.region).describe_secret(SecretId=request.secret_id)
-        for version, stages in answer.get("VersionIdsToStages", {}).items():
-            if "AWSCURRENT" in stages:
-                return version
-        raise InvalidResponseError
+        stages = answer.get("VersionIdsToStages", {})
+        if not isinstance(stages, dict):
+            raise InvalidResponseError
+        now = [version for version, labels in stages.items() if "AWSCURRENT" in labels]
+        if len(now) != 1:
+            raise InvalidResponseError
+        return CurrentVersion(now[0], frozenset(stages) - {now[0]})
 
-    def probe() -> dict[SecretRequest, str] | str:
+    def probe() -> dict[SecretRequest, CurrentVersion | FetchFailure]:
         answers = call_all([functools.partial(current, request) for request in requests], timeout)
-        for request, answer in zip(requests, answers, strict=True):
-            if isinstance(answer, FetchFailure):
-                return f"{request.describe()}: {answer.code}: {answer.message}"
-        return {request: str(answer) for request, answer in zip(requests, answers, strict=True)}
+        return dict(zip(requests, answers, strict=True))
 
     return probe

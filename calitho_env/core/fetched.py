@@ -82,6 +82,13 @@ class FetchFailure(NamedTuple):
         return hint_for(self.code)
 
 
+class CurrentVersion(NamedTuple):
+    """What DescribeSecret says of a secret's versions, for `run --watch`."""
+
+    version_id: str  # the one that holds AWSCURRENT
+    others: frozenset[str]  # the other labelled versions (AWSPREVIOUS, AWSPENDING, ...)
+
+
 class FetchResult(NamedTuple):
     request: SecretRequest
     outcome: FetchedSecret | FetchedPath | FetchFailure
