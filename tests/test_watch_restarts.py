@@ -45,7 +45,9 @@ import os, signal, subprocess, sys, time
 log = open(os.environ["LOG"], "a", buffering=1)
 if len(sys.argv) > 1:
     grand = subprocess.Popen([sys.executable, "-c",
-        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(600)"])
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print(flush=True); time.sleep(600)"],
+        stdout=subprocess.PIPE)
+    grand.stdout.readline()  # it ignores SIGTERM from here on
     log.write(f"grandchild {grand.pid}\\n")
 ignored = next(l for l in open("/proc/self/status") if l.startswith("SigIgn:")).split()[1]
 log.write(f"start {os.getpid()} {ignored}\\n")
@@ -152,6 +154,9 @@ def test_a_grandchild_that_ignores_sigterm_is_killed_after_the_grace(project: Pa
         assert processes_holding(f"{SENTINEL}-one") == []
     finally:
         _, err = stop(launched)
+        for line in lines(tmp_path / "log"):  # whatever went wrong, leave nothing behind
+            if line.startswith("grandchild") and alive(int(line.split()[1])):
+                os.kill(int(line.split()[1]), signal.SIGKILL)
     assert "ignored SIGTERM for 0.5 s: SIGKILL" in err
     assert SENTINEL not in err
 
