@@ -189,6 +189,11 @@ class Watcher(threading.Thread):
         return fetched is not None and fetched not in older
 
     def _hold(self, reason: str) -> None:
+        if self.probe is None:  # development: the next edit of a file tries again, and costs no request
+            self.reporter.warning(
+                "restart_held", f"not restarting: {reason}; {self.argv[0]} keeps running with its values"
+            )
+            return
         self.held += 1
         self.reporter.warning(
             "restart_held",
