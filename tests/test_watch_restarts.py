@@ -57,6 +57,12 @@ while True:
 """
 
 
+def save(path: Path, text: str) -> None:
+    """Replace the file at once, as editors save: the watcher never reads it half written."""
+    write(path.with_name(path.name + ".saving"), text)
+    os.replace(path.with_name(path.name + ".saving"), path)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -146,7 +152,7 @@ def test_a_grandchild_that_ignores_sigterm_is_killed_after_the_grace(project: Pa
 
         for restart in range(3):
             wait_for(lambda: started() == restart + 1)  # noqa: B023 - waited for within the loop
-            write(project / ".env.development", f"TOKEN={SENTINEL}-{restart + 2}\n")
+            save(project / ".env.development", f"TOKEN={SENTINEL}-{restart + 2}\n")
         wait_for(lambda: started() == 4)
         grandchildren = [int(x.split()[1]) for x in lines(tmp_path / "log") if x.startswith("grandchild")]
         assert [pid for pid in grandchildren[:-1] if alive(pid)] == []  # each old one was killed, and reaped
@@ -237,7 +243,7 @@ def test_an_edit_that_makes_the_environment_too_large_keeps_the_running_child(pr
     try:
         wait_for(lambda: len(lines(tmp_path / "log")) == 1)
         big = "".join(f"BIG_{n}={SENTINEL}{'x' * 100_000}\n" for n in range(30))
-        write(project / ".env.development", "TOKEN=two\n" + big)
+        save(project / ".env.development", "TOKEN=two\n" + big)
         time.sleep(1.5)
         assert launched.poll() is None
         assert len(lines(tmp_path / "log")) == 1  # never stopped

@@ -16,6 +16,7 @@ from typing import Any
 from bench.aws_proxy import AwsProxy, Fault
 from tests.harness import SENTINEL, Create, aws_env, base_env, write
 from tests.test_watch import CHILD, child_command, lines, start, stop, wait_for
+from tests.test_watch_restarts import save
 
 FAST = ["--watch", "--watch-interval", "0.3", "--restart-spread", "0", "--restart-grace", "2"]
 
@@ -115,7 +116,7 @@ def test_a_re_resolution_reports_its_notices_as_a_launch_does(project: Path, tmp
                      *child_command(tmp_path))  # fmt: skip
     try:
         wait_for(lambda: starts(tmp_path / "log") == ["one"])
-        write(project / ".env.development", "TOKEN=dev-two\nthis is not a line\n")
+        save(project / ".env.development", "TOKEN=dev-two\nthis is not a line\n")
         wait_for(lambda: starts(tmp_path / "log") == ["one", "two"])
     finally:
         _, err = stop(launched)
@@ -130,7 +131,7 @@ def test_an_edit_that_keeps_the_size_and_the_modification_time_is_seen(project: 
     try:
         wait_for(lambda: starts(tmp_path / "log") == ["one"])
         before = env_file.stat()
-        write(env_file, "TOKEN=dev-six\n")  # the same size
+        save(env_file, "TOKEN=dev-six\n")  # the same size
         os.utime(env_file, ns=(before.st_atime_ns, before.st_mtime_ns))  # and the same time
         wait_for(lambda: starts(tmp_path / "log") == ["one", "six"])
     finally:
