@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -117,7 +118,8 @@ def stop(launched: subprocess.Popen[str]) -> tuple[int, str]:
 def test_npm_start_is_restarted_on_the_same_port_with_the_new_value_and_nothing_old_is_left(
     project: Path, tmp_path: Path, aws: str, create_secret: Create, secretsmanager: Any
 ) -> None:
-    create_secret("calitho-suite/app", {"TOKEN": f"{SENTINEL}-one"})
+    old = f"{SENTINEL}{uuid.uuid4().hex}"  # this test's own: another test's children may hold SENTINEL too
+    create_secret("calitho-suite/app", {"TOKEN": f"{old}-one"})
     write(project / ".env", "AWS_SECRET_APP=calitho-suite/app\n")
     write(project / "package.json", json.dumps({"name": "t", "version": "1.0.0", "scripts": {"start": "node s.js"}}))
     write(project / "s.js", SERVER)
@@ -131,7 +133,7 @@ def test_npm_start_is_restarted_on_the_same_port_with_the_new_value_and_nothing_
         wait_for(lambda: answer(port) == "two", 30)
         assert launched.poll() is None  # no EADDRINUSE: the new server started once the old one was gone
         assert lines(log) == ["listening one", "draining one", "drained one", "listening two"]
-        assert processes_holding(f"{SENTINEL}-one") == []
+        assert processes_holding(f"{old}-one") == []
     finally:
         code, err = stop(launched)
     assert code in (0, -signal.SIGTERM)  # npm's own status: it ends at once on SIGTERM, or when node does
@@ -141,7 +143,8 @@ def test_npm_start_is_restarted_on_the_same_port_with_the_new_value_and_nothing_
 
 def test_a_grandchild_that_ignores_sigterm_is_killed_after_the_grace(project: Path, tmp_path: Path) -> None:
     write(tmp_path / "sleeper.py", SLEEPER)
-    write(project / ".env.development", f"TOKEN={SENTINEL}-one\n")
+    old = f"{SENTINEL}{uuid.uuid4().hex}"  # this test's own: another test's children may hold SENTINEL too
+    write(project / ".env.development", f"TOKEN={old}-one\n")
     env = base_env(tmp_path, {"LOG": str(tmp_path / "log")})
     launched = start(project, env, "run", "--watch", "--watch-interval", "0.2", "--restart-grace", "0.5",
                      "--", sys.executable, str(tmp_path / "sleeper.py"), "grandchild")  # fmt: skip
@@ -157,7 +160,7 @@ def test_a_grandchild_that_ignores_sigterm_is_killed_after_the_grace(project: Pa
         grandchildren = [int(x.split()[1]) for x in lines(tmp_path / "log") if x.startswith("grandchild")]
         assert [pid for pid in grandchildren[:-1] if alive(pid)] == []  # each old one was killed, and reaped
         assert alive(grandchildren[-1])
-        assert processes_holding(f"{SENTINEL}-one") == []
+        assert processes_holding(f"{old}-one") == []
     finally:
         _, err = stop(launched)
         for line in lines(tmp_path / "log"):  # whatever went wrong, leave nothing behind
