@@ -189,7 +189,9 @@ class Supervisor:
         if self._terminal is None or not _stoppable():
             _signal_group(child.pid, signal.SIGCONT)  # no job control here: a stop would last forever
             return
-        self._give_terminal(os.getpgrp())
+        with contextlib.suppress(OSError):
+            if os.tcgetpgrp(self._terminal) == child.pid:  # not after `bg`: the shell has it then
+                self._give_terminal(os.getpgrp())
         os.kill(os.getpid(), signal.SIGTSTP)  # resumed by the shell's SIGCONT: see _resume
 
     def _resume(self, child: subprocess.Popen[bytes]) -> None:
