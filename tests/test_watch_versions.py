@@ -151,6 +151,28 @@ def test_verbose_says_what_is_watched_how_often_and_what_it_costs(
         wait_for(lambda: starts(tmp_path / "log") == ["one"])
     finally:
         _, err = stop(launched)
-    assert "watching 1 secret(s) for a new AWSCURRENT every 300 s" in err
+    assert "watching 1 secret(s) and parameter(s) for a new version every 300 s" in err
     assert "12 DescribeSecret calls an hour, $0.0001 an hour" in err
+    assert SENTINEL not in err
+
+
+def test_a_new_parameter_version_restarts_the_child(
+    project: Path, tmp_path: Path, proxy: AwsProxy, aws: str
+) -> None:
+    import boto3
+
+    ssm: Any = boto3.client(
+        "ssm", region_name="us-west-1", endpoint_url=aws, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    ssm.put_parameter(Name="/app/token", Value=f"{SENTINEL}-one", Type="SecureString")
+    write(project / ".env", "TOKEN=arn:aws:ssm:us-west-1:123456789012:parameter/app/token\n")
+    write(tmp_path / "child.py", CHILD)
+    env = aws_env(proxy.url, tmp_path, NODE_ENV="production", AWS_ENDPOINT_URL_SSM=proxy.url)
+    launched = start(project, env, "run", *FAST, "--", *child_command(tmp_path))
+    try:
+        wait_for(lambda: starts(tmp_path / "log") == ["one"])
+        ssm.put_parameter(Name="/app/token", Value=f"{SENTINEL}-two", Type="SecureString", Overwrite=True)
+        wait_for(lambda: starts(tmp_path / "log") == ["one", "two"])
+    finally:
+        _, err = stop(launched)
     assert SENTINEL not in err

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from calitho_env.aws.session import Attempt, AwsSession, InvalidResponseError
-from calitho_env.core.fetched import FetchedPath, FetchedSecret, FetchFailure
+from calitho_env.core.fetched import CurrentVersion, FetchedPath, FetchedSecret, FetchFailure
 from calitho_env.core.secret_requests import SecretRequest
 from calitho_env.errors import AwsError
 
@@ -32,6 +32,21 @@ def fetch_parameters(
             value, version = _value(parameter), _version(parameter)
             outcomes.append(FetchedSecret(request.secret_id, version, value, "ssm", attempt.replica))
     return outcomes
+
+
+def parameter_versions(session: AwsSession, group: Sequence[SecretRequest]) -> list[CurrentVersion | FetchFailure]:
+    """Each parameter's current version: one GetParameters for up to 10 of one region, without
+    decryption (for `run --watch`: no value is decrypted, and none is kept)."""
+    answer = session.client("ssm", group[0].region).get_parameters(
+        Names=[r.secret_id for r in group], WithDecryption=False
+    )
+    found = {p.get("Name"): p for p in _list(answer, "Parameters")}
+    return [
+        CurrentVersion(_version(found[r.secret_id]), frozenset())
+        if r.secret_id in found
+        else FetchFailure("ParameterNotFound", f"no parameter {r.secret_id} in this region")
+        for r in group
+    ]
 
 
 def fetch_path(session: AwsSession, request: SecretRequest, attempt: Attempt) -> FetchedPath:

@@ -1,7 +1,8 @@
 """What `run --watch` watches, on a thread of its own, and when it asks the supervisor to restart.
 
 Production: every interval (with jitter) one DescribeSecret per watched secret, each on its own,
-asks whether its AWSCURRENT version changed; never GetSecretValue while nothing did. On a change
+asks whether its AWSCURRENT version changed, and one GetParameters (without decryption) per 10
+parameters asks for theirs; never GetSecretValue while nothing did. On a change
 everything is resolved again (its notices reported as a launch's). A restart is asked for only when
 that resolution has no failure (so no fallback), every changed secret came back at the version
 DescribeSecret reported (or one never seen: newer), COMMAND can be started with the new environment,
@@ -15,13 +16,14 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from calitho_env.core.execution import launch_problem
 from calitho_env.core.fetched import CurrentVersion, FetchFailure
 from calitho_env.core.resolution import Resolution
-from calitho_env.core.secret_requests import SECRET, SecretRequest
+from calitho_env.core.secret_requests import PARAMETER, SECRET, SecretRequest
 from calitho_env.core.supervision import Restart, Supervisor, jittered, spread
 from calitho_env.diagnostics import Reporter
 from calitho_env.errors import CalithoError
@@ -31,16 +33,21 @@ Probe = Callable[[], Mapping[SecretRequest, "CurrentVersion | FetchFailure"]]
 FileState = dict[Path, "str | None"]  # each file's content digest, None when it cannot be read
 MAX_BACKOFF = 8  # intervals: the longest wait while re-resolutions keep failing
 DESCRIBE_PRICE = 0.05 / 10_000  # dollars per DescribeSecret call, like every Secrets Manager API call
+GROUP_SIZE = 10  # parameters per GetParameters call
 
 
 def watched(resolution: Resolution) -> list[SecretRequest]:
-    """Secrets whose AWSCURRENT can move: not those pinned to a version id or another stage."""
+    """Secrets whose AWSCURRENT can move (not those pinned to a version id or another stage), and
+    Parameter Store parameters; not paths (a path would be read in full at every look)."""
     return [
         fetch.request
         for fetch in resolution.fetches
-        if fetch.request.kind == SECRET
-        and not fetch.request.version_id
-        and fetch.request.version_stage in (None, "AWSCURRENT")
+        if fetch.request.kind == PARAMETER
+        or (
+            fetch.request.kind == SECRET
+            and not fetch.request.version_id
+            and fetch.request.version_stage in (None, "AWSCURRENT")
+        )
     ]
 
 
@@ -119,7 +126,7 @@ class Watcher(threading.Thread):
         said = ", ".join(f"{r.describe()} {self.versions.get(r, '?')} -> {d.version_id}" for r, d in moved.items())
         self.reporter.info(
             "version_changed",
-            f"new AWSCURRENT: {said}",
+            f"new version: {said}",
             versions={r.secret_id: d.version_id for r, d in moved.items()},
         )
         self._resolve_again(f"new version of {', '.join(r.describe() for r in moved)}", moved)
@@ -185,6 +192,8 @@ class Watcher(threading.Thread):
         """The version DescribeSecret reported, or one never seen (a rotation since): never an older one."""
         if fetched == described.version_id:
             return True
+        if fetched is not None and fetched.isdigit() and described.version_id.isdigit():  # Parameter Store: 1, 2, ...
+            return int(fetched) > int(described.version_id)
         older = self.older.get(request, set()) | described.others | {self.versions.get(request, "")}
         return fetched is not None and fetched not in older
 
@@ -214,21 +223,25 @@ def announce(
         names = ", ".join(path.name for path in files)
         reporter.info("watching", f"watching the env files {names} every {interval:g} s (by content)")
         return
-    calls = len(secrets) * 3600 / interval
+    secret_calls = len([r for r in secrets if r.kind == SECRET]) * 3600 / interval
+    parameters = [r for r in secrets if r.kind == PARAMETER]
+    per_region = Counter(r.region for r in parameters)
+    parameter_calls = sum(-(-count // GROUP_SIZE) for count in per_region.values()) * 3600 / interval
     reporter.info(
         "watching",
-        f"watching {len(secrets)} secret(s) for a new AWSCURRENT every {interval:g} s "
-        f"({', '.join(r.describe() for r in secrets) or 'none'}): {calls:.0f} DescribeSecret calls an hour, "
-        f"${calls * DESCRIBE_PRICE:.4f} an hour at $0.05 per 10,000",
+        f"watching {len(secrets)} secret(s) and parameter(s) for a new version every {interval:g} s "
+        f"({', '.join(r.describe() for r in secrets) or 'none'}): {secret_calls:.0f} DescribeSecret calls an hour, "
+        f"${secret_calls * DESCRIBE_PRICE:.4f} an hour at $0.05 per 10,000"
+        + (f"; about {parameter_calls:.0f} GetParameters calls an hour" if parameters else ""),
         secrets=[r.secret_id for r in secrets],
-        calls_per_hour=round(calls),
+        calls_per_hour=round(secret_calls + parameter_calls),
     )
     unwatched = [f.request.describe() for f in resolution.fetches if f.request not in secrets]
     if unwatched:
         reporter.info(
             "not_watched",
-            f"not watched (Parameter Store, or pinned to a version): {', '.join(unwatched)}; they are read "
-            "again only when a watched secret changes",
+            f"not watched (Parameter Store paths, or pinned to a version): {', '.join(unwatched)}; they are read "
+            "again only when a watched secret or parameter changes",
         )
 
 
