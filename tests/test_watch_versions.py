@@ -156,9 +156,7 @@ def test_verbose_says_what_is_watched_how_often_and_what_it_costs(
     assert SENTINEL not in err
 
 
-def test_a_new_parameter_version_restarts_the_child(
-    project: Path, tmp_path: Path, proxy: AwsProxy, aws: str
-) -> None:
+def test_a_new_parameter_version_restarts_the_child(project: Path, tmp_path: Path, proxy: AwsProxy, aws: str) -> None:
     import boto3
 
     ssm: Any = boto3.client(
