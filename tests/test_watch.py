@@ -79,7 +79,7 @@ def test_a_rotation_restarts_the_child_with_the_new_value(
     project: Path, tmp_path: Path, proxy: AwsProxy, watched: Path, secretsmanager: Any
 ) -> None:
     env = aws_env(proxy.url, tmp_path, NODE_ENV="production")
-    launched = start(project, env, "run", *FAST, "--", *child_command(tmp_path))
+    launched = start(project, env, "run", "-v", *FAST, "--", *child_command(tmp_path))  # a restart is info
     wait_for(lambda: len(lines(watched)) == 1)
     assert lines(watched)[0].endswith(" one")
     proxy.reset_counts()

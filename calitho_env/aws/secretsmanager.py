@@ -20,8 +20,8 @@ from calitho_env.aws.session import (
     error_code,
     failure_of,
 )
-from calitho_env.core.fetched import FetchedPath, FetchedSecret, FetchFailure
-from calitho_env.core.secret_requests import PATH, SECRET, SecretRequest
+from calitho_env.core.fetched import CurrentVersion, FetchedPath, FetchedSecret, FetchFailure
+from calitho_env.core.secret_requests import PARAMETER, PATH, SECRET, SecretRequest
 from calitho_env.errors import AwsError
 
 if TYPE_CHECKING:
@@ -304,23 +304,39 @@ def _outcome(call: Callable[[], T]) -> T | FetchFailure:
 
 def current_versions(
     requests: Sequence[SecretRequest], timeout: float, region: str | None = None, profile: str | None = None
-) -> Callable[[], dict[SecretRequest, str] | str]:
-    """A probe for `run --watch`: each call asks DescribeSecret of every request at once (never
-    GetSecretValue), and gives each AWSCURRENT version id, or why they could not be learned."""
-    session = AwsSession(timeout, region=region, workers=len(requests), profile=profile)
+) -> Callable[[], dict[SecretRequest, CurrentVersion | FetchFailure]]:
+    """A probe for `run --watch`: each call asks, all at once, DescribeSecret of every secret (never
+    GetSecretValue) and GetParameters (without decryption, 10 a call) of every parameter, and gives
+    each its versions, or its own failure: one that cannot be asked does not hide the others."""
+    from calitho_env.aws.ssm import GROUP_SIZE, parameter_versions
 
-    def current(request: SecretRequest) -> str:
+    secrets = [request for request in requests if request.kind == SECRET]
+    by_region: dict[str | None, list[SecretRequest]] = {}
+    for request in requests:
+        if request.kind == PARAMETER:
+            by_region.setdefault(request.region, []).append(request)
+    groups = [group[i : i + GROUP_SIZE] for group in by_region.values() for i in range(0, len(group), GROUP_SIZE)]
+    session = AwsSession(timeout, region=region, workers=max(len(secrets) + len(groups), 1), profile=profile)
+
+    def current(request: SecretRequest) -> list[CurrentVersion | FetchFailure]:
         answer = session.secretsmanager(request.region).describe_secret(SecretId=request.secret_id)
-        for version, stages in answer.get("VersionIdsToStages", {}).items():
-            if "AWSCURRENT" in stages:
-                return version
-        raise InvalidResponseError
+        stages = answer.get("VersionIdsToStages", {})
+        if not isinstance(stages, dict):
+            raise InvalidResponseError
+        now = [version for version, labels in stages.items() if "AWSCURRENT" in labels]
+        if len(now) != 1:
+            raise InvalidResponseError
+        return [CurrentVersion(now[0], frozenset(stages) - {now[0]})]
 
-    def probe() -> dict[SecretRequest, str] | str:
-        answers = call_all([functools.partial(current, request) for request in requests], timeout)
-        for request, answer in zip(requests, answers, strict=True):
-            if isinstance(answer, FetchFailure):
-                return f"{request.describe()}: {answer.code}: {answer.message}"
-        return {request: str(answer) for request, answer in zip(requests, answers, strict=True)}
+    asked = [[request] for request in secrets] + groups
+    calls = [functools.partial(current, request) for request in secrets]
+    calls += [functools.partial(parameter_versions, session, group) for group in groups]
+
+    def probe() -> dict[SecretRequest, CurrentVersion | FetchFailure]:
+        answers: dict[SecretRequest, CurrentVersion | FetchFailure] = {}
+        for group, answer in zip(asked, call_all(calls, timeout), strict=True):
+            outcomes = [answer] * len(group) if isinstance(answer, FetchFailure) else answer
+            answers.update(zip(group, outcomes, strict=True))
+        return answers
 
     return probe

@@ -7,10 +7,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from calitho_env.aws.session import Attempt, AwsSession, InvalidResponseError
-from calitho_env.core.fetched import FetchedPath, FetchedSecret, FetchFailure
+from calitho_env.core.fetched import CurrentVersion, FetchedPath, FetchedSecret, FetchFailure
 from calitho_env.core.secret_requests import SecretRequest
+from calitho_env.errors import AwsError
 
 GROUP_SIZE = 10  # GetParameters' limit for Names
+MAX_PATH_PAGES = 200  # GetParametersByPath gives at most 10 a page: 2,000 parameters under one path
+MAX_PATH_BYTES = 4 << 20  # the names and values of one path: twice what execve takes, anyway
 
 
 def fetch_parameters(
@@ -31,20 +34,49 @@ def fetch_parameters(
     return outcomes
 
 
+def parameter_versions(session: AwsSession, group: Sequence[SecretRequest]) -> list[CurrentVersion | FetchFailure]:
+    """Each parameter's current version: one GetParameters for up to 10 of one region, without
+    decryption (for `run --watch`: no value is decrypted, and none is kept)."""
+    answer = session.client("ssm", group[0].region).get_parameters(
+        Names=[r.secret_id for r in group], WithDecryption=False
+    )
+    found = {p.get("Name"): p for p in _list(answer, "Parameters")}
+    return [
+        CurrentVersion(_version(found[r.secret_id]), frozenset())
+        if r.secret_id in found
+        else FetchFailure("ParameterNotFound", f"no parameter {r.secret_id} in this region")
+        for r in group
+    ]
+
+
 def fetch_path(session: AwsSession, request: SecretRequest, attempt: Attempt) -> FetchedPath:
-    """Every parameter under the path, all pages of GetParametersByPath."""
+    """Every parameter under the path, all pages of GetParametersByPath, within MAX_PATH_PAGES and
+    MAX_PATH_BYTES: an answer that never ends (a NextToken that always comes back) is an error."""
     client = attempt.client(session, "ssm", request.region)
     parameters = []
+    size = 0
     token = None
-    while True:
+    for _ in range(MAX_PATH_PAGES):
         arguments: dict[str, Any] = {"Path": request.secret_id, "Recursive": True, "WithDecryption": True}
         if token:
             arguments["NextToken"] = token
         answer = client.get_parameters_by_path(**arguments)
-        parameters += [(str(p["Name"]), _value(p), _version(p)) for p in _list(answer, "Parameters")]
+        page = [(str(p["Name"]), _value(p), _version(p)) for p in _list(answer, "Parameters")]
+        size += sum(len(name) + len(value) for name, value, _ in page)
+        if size > MAX_PATH_BYTES:
+            raise AwsError(
+                f"path {request.secret_id} holds more than {MAX_PATH_BYTES >> 20} MiB of names and values "
+                "(GetParametersByPath): more than a process environment can carry",
+                "PathTooLarge",
+            )
+        parameters += page
         token = answer.get("NextToken")
         if not token:
             return FetchedPath(request.secret_id, tuple(sorted(parameters)), attempt.replica)
+    raise AwsError(
+        f"path {request.secret_id}: GetParametersByPath still had more after {MAX_PATH_PAGES} pages",
+        "PathTooLarge",
+    )
 
 
 def _list(answer: Any, key: str) -> list[Any]:

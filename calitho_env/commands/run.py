@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 from typing import Any
 
@@ -92,28 +91,38 @@ def run_command(
     """Resolve the variables and replace this process with COMMAND (no shell). With --watch, run
     COMMAND as a supervised child instead and restart it when its values change."""
     settings = settings_from(options)
+    production = settings.mode.mode is Mode.PRODUCTION
+    files_before = None
+    if watch and not production:  # before the first read: an edit made while resolving is not missed
+        from calitho_env.core.envfiles import cascade
+        from calitho_env.core.watching import file_state
+
+        paths = list(reversed(settings.env_files)) or cascade(settings.directory, settings.mode.mode)
+        files_before = file_state(paths)
     fetch = aws_fetcher(settings)
     resolution = resolve_and_report(ctx, settings, fetch)
     if not watch:
         exec_command(command, resolution.environment())
-    from calitho_env.core.resolution import resolve
-    from calitho_env.core.watching import supervise, watched
+    from calitho_env.core.watching import announce, supervise, watched
 
-    production = settings.mode.mode is Mode.PRODUCTION
+    reporter = state_of(ctx).reporter
     interval = watch_interval or (PRODUCTION_INTERVAL if production else DEVELOPMENT_INTERVAL)
     probe = None
+    secrets = watched(resolution)
     if production:
         from calitho_env.aws.secretsmanager import current_versions
 
-        probe = current_versions(watched(resolution), settings.timeout, settings.region, settings.profile)
+        probe = current_versions(secrets, settings.timeout, settings.region, settings.profile)
+    announce(reporter, resolution, interval, secrets, files_before)
     supervise(
         command,
         resolution,
-        lambda: resolve(settings, os.environ, fetch),
-        state_of(ctx).reporter,
+        lambda: resolve_and_report(ctx, settings, fetch),  # a restart says what a launch says
+        reporter,
         probe,
         interval,
         restart_spread if restart_spread is not None else (interval if production else 0.0),
         getattr(signal, f"SIG{restart_signal}"),
         restart_grace,
+        files_before,
     )

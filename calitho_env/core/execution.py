@@ -17,7 +17,7 @@ from pathlib import Path
 from types import FrameType
 from typing import NoReturn
 
-from calitho_env.errors import CommandNotExecutableError, CommandNotFoundError, Interrupted
+from calitho_env.errors import CalithoError, CommandNotExecutableError, CommandNotFoundError, Interrupted
 
 STOP_SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT")
 
@@ -51,7 +51,8 @@ def exec_command(argv: Sequence[str], environment: Mapping[str, str]) -> NoRetur
     try:
         os.execvpe(argv[0], list(argv), dict(environment))
     except OSError as error:
-        raise command_error(argv[0], error) from None
+        too_large = too_large_error(argv, environment) if error.errno == errno.E2BIG else None
+        raise too_large or command_error(argv[0], error) from None
 
 
 def command_error(command: str, error: OSError) -> CommandNotFoundError | CommandNotExecutableError:
@@ -69,6 +70,81 @@ def _shell_line_hint(command: str) -> str | None:
     if any(char.isspace() or char in "$|&;<>()`*?{}=" for char in command):
         return "this is a shell line, not a program: run it through a shell, e.g. calitho-env run -- sh -c '...'"
     return None
+
+
+# Linux: no single argument or NAME=value string may pass 32 pages (MAX_ARG_STRLEN).
+MAX_STRING_BYTES = 32 * (os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096)
+POINTER_BYTES = 8  # execve also spends a pointer per argument and variable on the new stack
+
+
+def launch_problem(argv: Sequence[str], environment: Mapping[str, str]) -> CalithoError | None:
+    """What would stop COMMAND from starting with this environment, found without starting it:
+    not found, not executable, or arguments and environment too large for execve."""
+    if not argv or not argv[0]:
+        return CommandNotFoundError("'': command not found", hint="give the command to run after --")
+    try:
+        _executable(argv[0], environment)
+    except OSError as error:
+        return command_error(argv[0], error)
+    return too_large_error(argv, environment)
+
+
+def _executable(command: str, environment: Mapping[str, str]) -> str:
+    """The file execvpe would run (PATH searched in the child's environment), or the OSError it would meet."""
+    candidates = [command] if "/" in command else [os.path.join(d or ".", command) for d in _path_of(environment)]
+    denied = False
+    for candidate in candidates:
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+        denied = denied or os.path.exists(candidate)
+    raise PermissionError(errno.EACCES, "permission denied") if denied else FileNotFoundError(errno.ENOENT, command)
+
+
+def _path_of(environment: Mapping[str, str]) -> list[str]:
+    return os.get_exec_path({"PATH": environment["PATH"]} if "PATH" in environment else {})
+
+
+def too_large_error(argv: Sequence[str], environment: Mapping[str, str]) -> CommandNotExecutableError | None:
+    """Why execve would refuse (E2BIG) this command line and environment, by names and sizes only."""
+    strings = {name: len(os.fsencode(name)) + len(os.fsencode(value)) + 2 for name, value in environment.items()}
+    arguments = sum(len(os.fsencode(word)) + 1 for word in argv)
+    total = arguments + sum(strings.values()) + POINTER_BYTES * (len(argv) + len(strings) + 2)
+    limit = os.sysconf("SC_ARG_MAX") if hasattr(os, "sysconf") else 0
+    command = argv[0] if argv else ""
+    hint = "keep large values in files and pass their paths; the limit follows the stack limit (ulimit -s)"
+    too_long = [name for name, size in strings.items() if size - 1 > MAX_STRING_BYTES]
+    if too_long:
+        names = ", ".join(f"{name} ({_size(strings[name])})" for name in too_long[:5])
+        return CommandNotExecutableError(
+            f"{command!r}: cannot execute: the environment is too large: {names} over the "
+            f"{_size(MAX_STRING_BYTES)} one variable may hold (NAME=value)",
+            hint=hint,
+        )
+    if limit <= 0 or total <= limit:
+        if any(len(os.fsencode(word)) >= MAX_STRING_BYTES for word in argv):
+            return CommandNotExecutableError(
+                f"{command!r}: cannot execute: an argument is over {_size(MAX_STRING_BYTES)}", hint=hint
+            )
+        return None
+    if arguments > limit // 2:
+        return CommandNotExecutableError(
+            f"{command!r}: cannot execute: the arguments are too large ({_size(arguments)}; the limit for arguments "
+            f"and environment together is {_size(limit)})",
+            hint=hint,
+        )
+    largest = sorted(strings, key=lambda name: strings[name], reverse=True)[:5]
+    return CommandNotExecutableError(
+        f"{command!r}: cannot execute: the environment is too large: {_size(total)} with the arguments, over the "
+        f"limit of {_size(limit)}; largest: {', '.join(f'{name} ({_size(strings[name])})' for name in largest)}",
+        hint=hint,
+    )
+
+
+def _size(count: int) -> str:
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count} bytes"
 
 
 def _end_helpers() -> None:

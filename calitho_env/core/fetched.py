@@ -111,6 +111,13 @@ class FetchFailure(NamedTuple):
         return self.hint
 
 
+class CurrentVersion(NamedTuple):
+    """What DescribeSecret says of a secret's versions, for `run --watch`."""
+
+    version_id: str  # the one that holds AWSCURRENT
+    others: frozenset[str]  # the other labelled versions (AWSPREVIOUS, AWSPENDING, ...)
+
+
 class FetchResult(NamedTuple):
     request: SecretRequest
     outcome: FetchedSecret | FetchedPath | FetchFailure

@@ -1,10 +1,14 @@
 """`run --watch`: keep COMMAND running as a child, and restart it when its environment changes.
 
-The supervisor is a small init: the child runs in a process group of its own, and SIGTERM, SIGINT,
+The supervisor is a small init. The child runs in a process group of its own, and SIGTERM, SIGINT,
 SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 and SIGWINCH are forwarded to that whole group (so `npm start`'s
-grandchild, the server, gets them too); orphans are reaped when it is PID 1; an interactive child
-owns the terminal; and when the child ends on its own, the supervisor ends the same way (a signal
-death is re-raised on itself). A crashed child is never restarted: that is the orchestrator's job.
+grandchild, the server, gets them too); a signal the parent ignored (nohup) stays ignored, here and
+in the child. A restart or a stop waits until the whole group is gone, SIGKILLs what is left after
+the grace, and only then starts the new child (or exits). Orphans come back to the supervisor (a
+subreaper, or PID 1) and are reaped; its own helpers (botocore's credential_process, in its own
+group) are left to whoever started them. An interactive child owns the terminal; Ctrl-Z stops the
+job as a whole and `fg` gives the terminal back to the child. When the child ends on its own, the
+supervisor ends the same way, except that it never dumps core: the memory holds every value.
 
 Restarts come from a watcher thread (`Watcher`) through a queue: the main thread only waits for
 signals, children and that queue, so no signal is ever handled late or twice.
@@ -29,6 +33,11 @@ from calitho_env.diagnostics import Reporter
 
 FORWARDED = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH")
 STOPPING = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT")  # after these, a child that ends is not restarted
+# Signals whose default action dumps core: the supervisor exits 128+n instead of dying of them.
+DUMPING = ("SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGSEGV", "SIGXCPU", "SIGXFSZ", "SIGSYS")
+DRAIN_POLL = 0.05  # seconds: a group's last members need not be our children, so no SIGCHLD says they left
+PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
 
 
 class Restart(NamedTuple):
@@ -59,6 +68,7 @@ class Supervisor:
         os.set_blocking(self._wake_write, False)
         self._signals: list[int] = []
         self._terminal = _terminal_fd()
+        self._orphans_come_here = False
 
     def wake(self) -> None:
         """Called from the watcher thread after it queued a restart."""
@@ -66,17 +76,27 @@ class Supervisor:
             os.write(self._wake_write, b"!")
 
     def run(self) -> NoReturn:
-        for name in (*FORWARDED, "SIGCHLD"):
-            signal.signal(getattr(signal, name), self._note)
+        self._orphans_come_here = _harden()
+        for name in FORWARDED:
+            number = getattr(signal, name)
+            if signal.getsignal(number) is not signal.SIG_IGN:  # nohup: an ignored signal stays ignored
+                signal.signal(number, self._note)
+        for number in (signal.SIGCHLD, signal.SIGCONT):
+            signal.signal(number, self._note)
         signal.set_wakeup_fd(self._wake_write, warn_on_full_buffer=False)
         child = self._start(self.environment)
         stopping = False
         pending: Restart | None = None
-        killing_at: float | None = None  # when a restarting child gets SIGKILL
+        drain_until: float | None = None  # a restart or a stop: the old group has until then, then SIGKILL
+        killed = False
+        asked = self.restart_signal  # the signal the draining group was asked to stop with
         while True:
             now = time.monotonic()
-            waiting = (pending.at if pending and killing_at is None else None, killing_at)
-            deadlines = [d for d in waiting if d is not None and d != float("inf")]
+            deadlines = [drain_until] if drain_until is not None and not killed else []
+            if pending is not None and drain_until is None and not stopping:
+                deadlines.append(pending.at)
+            if drain_until is not None or (stopping and child.returncode is not None):
+                deadlines.append(now + DRAIN_POLL)
             timeout = max(min(deadlines) - now, 0) if deadlines else None
             with contextlib.suppress(InterruptedError):
                 select.select([self._wake_read], [], [], timeout)
@@ -84,40 +104,50 @@ class Supervisor:
                 os.read(self._wake_read, 4096)
             while self._signals:
                 number = self._signals.pop(0)
-                if number == signal.SIGCHLD:
-                    continue
-                stopping = stopping or signal.Signals(number).name in STOPPING
-                self._forward(child, number)
+                if number == signal.SIGCONT:
+                    self._resume(child)
+                elif number != signal.SIGCHLD:
+                    if signal.Signals(number).name in STOPPING and not stopping:
+                        stopping = True
+                        if drain_until is None:
+                            drain_until, asked = time.monotonic() + self.grace, number
+                    _signal_group(child.pid, number)
             with contextlib.suppress(queue.Empty):
                 while True:
                     pending = self.restarts.get_nowait()  # the newest wins
-            status = self._reap(child)
-            if status is not None and (stopping or killing_at is None):
-                self._exit_like(status)  # the child ended on its own (or was told to stop): so do we
-            if status is not None:  # the restarting child is gone: start the new one
-                assert pending is not None
-                self.environment = pending.environment
-                child = self._start(self.environment)
-                self.reporter.info("restarted", f"started {self.argv[0]} again (pid {child.pid})", pid=child.pid)
-                pending, killing_at = None, None
-                continue
+            self._reap(child)
+            gone = child.returncode is not None and not _group_alive(child.pid)
             now = time.monotonic()
-            if pending and killing_at is None and now >= pending.at and not stopping:
-                self.reporter.warning(
+            if stopping or drain_until is not None:
+                if gone and stopping:
+                    self._exit_like(child.returncode)
+                if gone:  # the old group is gone, every member: start the new child
+                    assert pending is not None
+                    self.environment = pending.environment
+                    child = self._start(self.environment)
+                    self.reporter.info("restarted", f"started {self.argv[0]} again (pid {child.pid})", pid=child.pid)
+                    pending, drain_until, killed = None, None, False
+                elif drain_until is not None and now >= drain_until and not killed:
+                    self.reporter.warning(
+                        "restart_kill",
+                        f"{self.argv[0]} (process group {child.pid}) ignored {signal.Signals(asked).name} for "
+                        f"{self.grace:g} s: SIGKILL",
+                        pid=child.pid,
+                    )
+                    _signal_group(child.pid, signal.SIGKILL)
+                    killed = True
+                continue
+            if child.returncode is not None:
+                self._exit_like(child.returncode)  # the child ended on its own: so do we
+            if pending is not None and now >= pending.at:
+                self.reporter.info(
                     "restarting",
                     f"restarting {self.argv[0]} (pid {child.pid}): {pending.reason}",
                     pid=child.pid,
                     signal=signal.Signals(self.restart_signal).name,
                 )
-                self._forward(child, self.restart_signal)
-                killing_at = now + self.grace
-            elif killing_at is not None and now >= killing_at:
-                self.reporter.warning(
-                    "restart_kill", f"{self.argv[0]} ignored {signal.Signals(self.restart_signal).name} for "
-                    f"{self.grace:g} s: SIGKILL", pid=child.pid,
-                )  # fmt: skip
-                self._forward(child, signal.SIGKILL)
-                killing_at = float("inf")  # wait for it to be reaped
+                _signal_group(child.pid, self.restart_signal)
+                drain_until, asked = now + self.grace, self.restart_signal
 
     def _note(self, number: int, frame: FrameType | None) -> None:
         self._signals.append(number)
@@ -141,42 +171,113 @@ class Supervisor:
         finally:
             signal.signal(signal.SIGTTOU, previous)
 
-    def _forward(self, child: subprocess.Popen[bytes], number: int) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(child.pid, number)
-
-    def _reap(self, child: subprocess.Popen[bytes]) -> int | None:
-        """Collect every ended child (orphans too, as PID 1); the wait status of ours if it ended."""
-        ours = None
-        while True:
-            try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
-            except ChildProcessError:
-                return ours
-            if pid == 0:
-                return ours
-            if pid == child.pid:
-                child.returncode = os.waitstatus_to_exitcode(status)
-                ours = status
-                if self._terminal is not None:
+    def _reap(self, child: subprocess.Popen[bytes]) -> None:
+        """Collect the child (its end, or its stop: Ctrl-Z), then every other ended child that is ours."""
+        if child.returncode is None:
+            with contextlib.suppress(ChildProcessError):
+                pid, status = os.waitpid(child.pid, os.WNOHANG | os.WUNTRACED)
+                if pid and os.WIFSTOPPED(status):
+                    self._suspend(child)
+                elif pid:
+                    child.returncode = os.waitstatus_to_exitcode(status)
                     self._give_terminal(os.getpgrp())
+        if self._orphans_come_here:
+            _reap_orphans(except_pid=child.pid if child.returncode is None else None)
 
-    def _exit_like(self, status: int) -> NoReturn:
-        """End as the child ended: its exit code, or death by the same signal (the shell sees 128+n)."""
+    def _suspend(self, child: subprocess.Popen[bytes]) -> None:
+        """The child stopped (Ctrl-Z): stop as a whole job, so the shell says "Stopped" and `fg` works."""
+        if self._terminal is None or not _stoppable():
+            _signal_group(child.pid, signal.SIGCONT)  # no job control here: a stop would last forever
+            return
+        with contextlib.suppress(OSError):
+            if os.tcgetpgrp(self._terminal) == child.pid:  # not after `bg`: the shell has it then
+                self._give_terminal(os.getpgrp())
+        os.kill(os.getpid(), signal.SIGTSTP)  # resumed by the shell's SIGCONT: see _resume
+
+    def _resume(self, child: subprocess.Popen[bytes]) -> None:
+        if child.returncode is not None:
+            return
+        with contextlib.suppress(OSError):
+            if self._terminal is not None and os.tcgetpgrp(self._terminal) == os.getpgrp():  # `fg`, not `bg`
+                self._give_terminal(child.pid)
+        _signal_group(child.pid, signal.SIGCONT)
+
+    def _exit_like(self, code: int | None) -> NoReturn:
+        """End as the child ended: its exit code, or death by the same signal (the shell sees 128+n);
+        a signal that would dump core is an exit with 128+n instead."""
         for stream in (sys.stdout, sys.stderr):
             if stream is not None:  # None: started with that descriptor closed
                 with contextlib.suppress(OSError, ValueError):
                     stream.flush()
-        if os.WIFSIGNALED(status):
-            number = os.WTERMSIG(status)
-            signal.set_wakeup_fd(-1)
-            with contextlib.suppress(OSError, ValueError):  # SIGKILL and SIGSTOP have no handler to reset
-                signal.signal(number, signal.SIG_DFL)
-            with contextlib.suppress(OSError):
-                os.kill(os.getpid(), number)
-                time.sleep(0.1)  # the signal is delivered here; as PID 1 it is not, and we fall through
+        code = 0 if code is None else code
+        if code < 0:
+            number = -code
+            if signal.Signals(number).name not in DUMPING:
+                signal.set_wakeup_fd(-1)
+                with contextlib.suppress(OSError, ValueError):  # SIGKILL and SIGSTOP have no handler to reset
+                    signal.signal(number, signal.SIG_DFL)
+                with contextlib.suppress(OSError):
+                    os.kill(os.getpid(), number)
+                    time.sleep(0.1)  # the signal is delivered here; as PID 1 it is not, and we fall through
             os._exit(128 + number)
-        os._exit(os.waitstatus_to_exitcode(status))
+        os._exit(code)
+
+
+def _harden() -> bool:
+    """Make this process non-dumpable (its memory holds every value: no core file, no ptrace by
+    the same user) and a subreaper (orphans of the child's group come back here, so a restart can
+    wait for them and reap them). Whether orphans come here (also true as PID 1)."""
+    if not sys.platform.startswith("linux"):
+        return os.getpid() == 1
+    import ctypes  # only the supervisor needs prctl
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0 or os.getpid() == 1
+
+
+def _signal_group(group: int, number: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(group, number)
+
+
+def _group_alive(group: int) -> bool:
+    """Whether any process (a zombie too, until it is reaped) is still in the group."""
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _reap_orphans(except_pid: int | None) -> None:
+    """Reap every ended child but the running child (its status is read with its stops) and those
+    in our own group: botocore waits for its own credential_process helpers."""
+    own = os.getpgrp()
+    while True:
+        try:
+            ended = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)  # look, do not reap yet
+        except ChildProcessError:
+            return
+        if ended is None or ended.si_pid == except_pid:
+            return
+        try:
+            if os.getpgid(ended.si_pid) == own:
+                return  # a helper of botocore's: it is reaped there, and the rest on the next SIGCHLD
+            os.waitpid(ended.si_pid, os.WNOHANG)
+        except (ProcessLookupError, ChildProcessError):
+            continue  # reaped meanwhile
+
+
+def _stoppable() -> bool:
+    """Whether SIGTSTP can stop us: our group is not orphaned (a parent in another group of our session)."""
+    try:
+        parent = os.getppid()
+        return os.getpgid(parent) != os.getpgrp() and os.getsid(parent) == os.getsid(0)
+    except OSError:
+        return False
 
 
 def _terminal_fd() -> int | None:
