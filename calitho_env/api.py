@@ -1,4 +1,4 @@
-"""The Python API for workers (README "Python API"): the getters of a TypeScript `lib/secrets`, in Python.
+"""The Python API for workers (docs/commands.md "Python API"): the getters of a TypeScript `lib/secrets`, in Python.
 
 Same resolution as `run`, from the process environment and the working directory; resolved once
 per process (thread-safe) until `clear_secrets_cache()`, or again once older than `max_age`

@@ -1,4 +1,4 @@
-"""The deployment examples in examples/ work as the README says: each is exercised here."""
+"""The deployment examples in examples/ work as docs/production.md says: each is exercised here."""
 
 from __future__ import annotations
 

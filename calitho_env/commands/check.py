@@ -23,7 +23,7 @@ from calitho_env.errors import EXIT_FAILURE
     type=click.Choice(["text", "json"]),
     default="text",
     show_default=True,
-    help="text for people (80 columns), json for tools (README: check).",
+    help="text for people (80 columns), json for tools (docs/commands.md: check).",
 )
 @click.pass_context
 def check_command(ctx: click.Context, /, format_name: str, **options: Any) -> None:

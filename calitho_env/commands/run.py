@@ -15,7 +15,7 @@ from calitho_env.core.execution import exec_command
 from calitho_env.core.settings import Mode
 from calitho_env.fetchers import aws_fetcher
 
-PRODUCTION_INTERVAL = 300.0  # seconds between DescribeSecret polls: see the README for what they cost
+PRODUCTION_INTERVAL = 300.0  # seconds between DescribeSecret polls: docs/watch.md says what they cost
 
 
 DEVELOPMENT_INTERVAL = 1.0  # seconds between looks at the env files in development

@@ -1,4 +1,4 @@
-"""Env files: which ones, in what order, and what they define (README "How values are resolved").
+"""Env files: which ones, in what order, and what they define (docs/configuration.md).
 
 Parsing is python-dotenv's; this module adds the Next.js cascade, provenance
 (file and line), and interpolation across files the way Next.js does it.

@@ -2,7 +2,7 @@
 
 Pure: nothing here talks to AWS. A secret that was fetched but has the wrong shape is a
 configuration error, never a silent fallback. Messages name secrets and keys, never values.
-The fix hints follow the Troubleshooting section of the README.
+The fix hints follow docs/troubleshooting.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The priority rules, in one place (README "The priority").
+"""The priority rules, in one place (docs/configuration.md "The priority").
 
 settings + process environment -> env files, mappings, references -> one Resolution:
 the child's environment with the provenance of every value, and what to tell the user.
@@ -615,7 +615,7 @@ def _refusal_notice(name: str, secret_id: str) -> Notice:
     return Notice(
         "warning",
         "secret_key_refused",
-        f'secret {secret_id} may not set {name}: it is a protected name (README "Safety"); ignored',
+        f"secret {secret_id} may not set {name}: it is a protected name (docs/safety.md); ignored",
         {"variable": name, "secret_id": secret_id, "hint": f"--allow-key {name} accepts it on purpose"},
     )
 
