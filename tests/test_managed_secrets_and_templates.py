@@ -105,6 +105,17 @@ def test_development_leaves_a_template_unset_and_says_where_to_define_it(
     assert "{{" not in result.stdout
 
 
+def test_check_in_development_calls_a_template_it_cannot_fill_a_problem(
+    cli: Cli, project: Path, tmp_path: Path
+) -> None:
+    write(project / ".env", f"{MAPPING}DATABASE_URL={TEMPLATE}\nPORT=3000\n")
+    result = cli("check", env=aws_env("http://127.0.0.1:9", tmp_path))
+    assert result.returncode == 1
+    assert "DATABASE_URL" in result.stdout
+    assert "define DATABASE_URL in .env.development" in result.stdout
+    assert "all is well" not in result.stdout
+
+
 def test_a_key_the_secret_lacks_exits_78_naming_variable_mapping_and_key_but_no_value(
     cli: Cli, project: Path, prod_env: dict[str, str], managed: str
 ) -> None:

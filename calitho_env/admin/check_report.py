@@ -344,6 +344,11 @@ def _check_resolution(
         shortfall = MissingVariablesError(missing)
         report.problems.append(Problem(shortfall.message, shortfall.hint))
     _check_declared(report, resolution)
+    report.problems += [  # run warns and starts without them; check calls that a problem
+        Problem(notice.message, str(notice.fields.get("hint", "")) or None)
+        for notice in resolution.notices
+        if notice.event == "template_unset"
+    ]
     for secret, lookup in zip(report.secrets, lookups, strict=True):
         secret.composes = [
             name
