@@ -87,6 +87,20 @@ def test_require_names_the_secret_that_failed_for_the_variable(
     assert "hint: verify the secret name matches exactly" in result.stderr
 
 
+def test_a_launch_refused_for_a_missing_variable_still_says_everything_the_launch_found(
+    cli: Cli, project: Path, tmp_path: Path, aws: str, create_secret: Create
+) -> None:
+    create_secret("app", {"NODE_OPTIONS": f"--require /tmp/{SENTINEL}.js", "PORT": "3000"})
+    write(project / ".env", "AWS_SECRET_APP=app\nAWS_SECRET_DATABASE=calitho-suite/database\n")
+    result = cli("run", "--require", "DATABASE_URL", "--", "true", env=production(aws, tmp_path))
+    assert result.returncode == 78
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("calitho-env: warning:")]
+    assert any("calitho-suite/database could not be fetched (ResourceNotFoundException" in w for w in warnings)
+    assert any("may not set NODE_OPTIONS" in w for w in warnings)  # the refusal is not lost behind the error
+    assert result.stderr.rstrip().splitlines()[-2].startswith("calitho-env: error: required variable(s) missing")
+    assert_no_leak(result)
+
+
 def test_a_shell_line_given_as_the_command_is_told_to_use_sh_c(cli: Cli, tmp_path: Path) -> None:
     result = cli("run", "--", "echo $X", env=base_env(tmp_path))
     assert result.returncode == 127

@@ -10,7 +10,7 @@ import click
 
 from calitho_env.commands.state import state_of
 from calitho_env.core.endpoints import endpoint_overrides
-from calitho_env.core.resolution import Resolution, resolve
+from calitho_env.core.resolution import Resolution, require_set, resolve
 from calitho_env.core.settings import Settings
 from calitho_env.diagnostics import Notice, Reporter
 
@@ -24,7 +24,7 @@ def resolve_and_report(ctx: click.Context, settings: Settings, fetcher: SecretFe
     reporter.info(
         "mode", f"mode: {settings.mode.describe()}", mode=settings.mode.mode.value, mode_origin=settings.mode.origin
     )
-    resolution = resolve(settings, os.environ, fetcher)
+    resolution = resolve(settings, os.environ, fetcher, raise_unset=False)  # its notices first, then the error
     if resolution.fetches:
         for override in endpoint_overrides(os.environ):
             reporter.info("endpoint_override", f"{override.variable}={override.url}", variable=override.variable)
@@ -56,6 +56,7 @@ def resolve_and_report(ctx: click.Context, settings: Settings, fetcher: SecretFe
     notices = resolution.notices if reporter.log_format == "json" else without_repeated_hints(resolution.notices)
     for notice in notices:
         reporter.emit(notice)
+    require_set(resolution, settings)
     counts = resolution.count_by_source()
     summary = ", ".join(f"{count} from {kind}" for kind, count in sorted(counts.items())) or "nothing"
     reporter.info("resolved", f"variables: {summary}", counts=counts)

@@ -175,10 +175,15 @@ def resolve(
         declared=declared,
     )
     if raise_unset:
-        _check_required(resolution, settings.required)
-        if declared.unset:
-            raise DeclaredVariablesMissingError(str(declared.example), dict(declared.unset))
+        require_set(resolution, settings)
     return resolution
+
+
+def require_set(resolution: Resolution, settings: Settings) -> None:
+    """A required variable unset or empty, or a declared one unset, is an error naming each."""
+    _check_required(resolution, settings.required)
+    if resolution.declared.unset:
+        raise DeclaredVariablesMissingError(str(resolution.declared.example), dict(resolution.declared.unset))
 
 
 def declared_layer(
