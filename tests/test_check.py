@@ -46,7 +46,7 @@ def test_all_is_well_exits_0_and_reports_every_fact_without_values(
     assert "keys: DATABASE_URL, POOL" in out
     assert "last changed " in out
     assert "(0 days ago)" in out
-    assert "without it, run would use: DATABASE_URL from file:.env:3, POOL from\n         nothing (unset)" in out
+    assert "without it, run would use: DATABASE_URL from file:.env:3, POOL unset" in out
     assert "  ok      DATABASE_URL     aws:calitho-suite/database@" in out  # rows aligned, short version ids
     assert "  ok      NEXTAUTH_SECRET  aws:calitho-suite/nextauth@" in out
     assert all(len(line) <= 80 for line in out.splitlines()), "check fits 80 columns"

@@ -232,7 +232,7 @@ def test_check_lists_what_a_managed_secret_composes(
     assert f"ok {MANAGED}" in said
     assert "keys: password, username" in said
     assert "composes: DATABASE_URL" in said
-    assert "username from nothing (unset), DATABASE_URL from nothing (unset)" in said  # what run would use without it
+    assert "username unset, DATABASE_URL unset" in said  # what run would use without it
     assert "ok DATABASE_URL composed:DB from aws:rds!db-" in said
     assert_no_leak(result)
 
