@@ -115,7 +115,9 @@ def _secret_lines(secret: SecretReport) -> list[str]:
     if secret.composes:
         facts.append(f"composes: {', '.join(secret.composes)}")
     if secret.fallback:
-        fallback = ", ".join(f"{key} from {source}" if source else f"{key} unset" for key, source in secret.fallback.items())
+        fallback = ", ".join(
+            f"{key} from {source}" if source else f"{key} unset" for key, source in secret.fallback.items()
+        )
         facts.append(f"without it, run would use: {fallback}")
     for fact in facts:
         lines += _wrapped(fact, "       ", "         ")
