@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,6 +99,7 @@ class Row:
     needed: int
     sent: int
     throttled: int
+    failures: str  # why the others did not start, by error code
 
 
 def _environment(folder: Path, proxy: AwsProxy, mappings: dict[str, str]) -> dict[str, str]:
@@ -148,13 +150,14 @@ def one_fleet(endpoint: str, folder: Path, launches: int, quota: RateLimit, serv
     flags = ["run", "--no-fallback", *(["--batch"] if batch else []), "--"]
     env = _environment(folder, proxy, mappings)
     try:
-        _, released_at = start_at_once(
+        results, released_at = start_at_once(
             folder, [([*flags, *verifying_child(expected, reports / str(i))], env) for i in range(launches)]
         )
     finally:
         proxy.close()
     started = [float(report.read_text()) - released_at for report in reports.iterdir()]
     shutil.rmtree(reports)
+    why = Counter(_first_error(result.stderr) for result in results if result.returncode != 0)
     return Row(
         service if not batch else f"{service} --batch",
         quota,
@@ -164,7 +167,16 @@ def one_fleet(endpoint: str, folder: Path, launches: int, quota: RateLimit, serv
         launches * per_launch,
         proxy.calls[action],
         proxy.throttled[action],
+        ", ".join(f"{count} {code}" for code, count in why.most_common()),
     )
+
+
+def _first_error(stderr: str) -> str:
+    """The error code a failed launch named first: `... could not be fetched (ThrottlingException)`."""
+    for line in stderr.splitlines():
+        if "could not be fetched (" in line:
+            return line.split("could not be fetched (", 1)[1].split(")", 1)[0].split(":", 1)[0]
+    return "exit without a fetch error" if stderr else "no output"
 
 
 def fleets(endpoint: str, folder: Path, sizes: tuple[int, ...] = SIZES) -> list[Row]:
@@ -219,14 +231,14 @@ def fleet_report(rows: list[Row], measured: dict[float, float], seconds: float) 
         "10,000/s with the fleet scaled down 100 times (each launch standing for 100 instances).",
         "",
         "| service | quota | launches | started with the right values | slowest start s | requests needed "
-        "| requests sent | sent per needed | throttled answers |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| requests sent | sent per needed | throttled answers | why the others did not start |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for row in rows:
         quota = f"{row.quota.per_second:g}/s, burst {row.quota.burst:g}"
         lines.append(
             f"| {row.service} | {quota} | {row.launches} | {row.started} | {row.slowest:.1f} | {row.needed} "
-            f"| {row.sent} | {row.sent / row.needed:.2f} | {row.throttled} |"
+            f"| {row.sent} | {row.sent / row.needed:.2f} | {row.throttled} | {row.failures or '-'} |"
         )
     lines += [
         "",
