@@ -12,7 +12,7 @@ import tempfile
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,7 @@ class Row:
     sent: int
     throttled: int
     failures: str  # why the others did not start, by error code
+    load: float = field(default_factory=lambda: os.getloadavg()[0])  # the machine's, as the row ended
 
 
 def _environment(folder: Path, proxy: AwsProxy, mappings: dict[str, str]) -> dict[str, str]:
@@ -180,6 +181,7 @@ def _first_error(stderr: str) -> str:
 
 
 def fleets(endpoint: str, folder: Path, sizes: tuple[int, ...] = SIZES) -> list[Row]:
+    """Every row of the fleet table; each row's `load` is the machine's 1-minute load average as it ended."""
     seed(endpoint)
     plans = [
         ("Secrets Manager", RateLimit(40, 40)),  # low enough to bite at these sizes
@@ -231,19 +233,21 @@ def fleet_report(rows: list[Row], measured: dict[float, float], seconds: float) 
         "10,000/s with the fleet scaled down 100 times (each launch standing for 100 instances).",
         "",
         "| service | quota | launches | started with the right values | slowest start s | requests needed "
-        "| requests sent | sent per needed | throttled answers | why the others did not start |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| requests sent | sent per needed | throttled answers | why the others did not start | load average |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
     ]
     for row in rows:
         quota = f"{row.quota.per_second:g}/s, burst {row.quota.burst:g}"
         lines.append(
             f"| {row.service} | {quota} | {row.launches} | {row.started} | {row.slowest:.1f} | {row.needed} "
-            f"| {row.sent} | {row.sent / row.needed:.2f} | {row.throttled} | {row.failures or '-'} |"
+            f"| {row.sent} | {row.sent / row.needed:.2f} | {row.throttled} | {row.failures or '-'} | {row.load:.0f} |"
         )
     lines += [
         "",
         "A fleet needs at least (requests - burst) / rate seconds of the quota; past the 10 s deadline some "
-        "instances cannot start, whatever the retries do.",
+        "instances cannot start, whatever the retries do. All launches share this machine's "
+        f"{os.cpu_count()} cores, where a fleet has a machine each: a `Timeout` with few throttled answers is the "
+        "launches waiting for a core (see the load average), not for the quota.",
         "",
     ]
     lines += cost_report(measured, seconds)
@@ -253,7 +257,7 @@ def fleet_report(rows: list[Row], measured: dict[float, float], seconds: float) 
 def cost_report(measured: dict[float, float], seconds: float) -> list[str]:
     """DescribeSecret calls and dollars of a fleet under `run --watch`, from the calls measured per instance-hour."""
     per_poll = {interval: calls * interval / 3600 for interval, calls in measured.items()}
-    calls_per_poll = sum(per_poll.values()) / len(per_poll)
+    calls_per_poll = sum(per_poll.values()) / len(per_poll)  # a poll takes time too: a little under SECRETS
     if not calls_per_poll:
         return [f"(`run --watch` made no DescribeSecret call in {seconds:g} s: no cost table; watch longer.)", ""]
     lines = [
@@ -262,10 +266,11 @@ def cost_report(measured: dict[float, float], seconds: float) -> list[str]:
         "Measured: one `run --watch` against the stand-in for "
         f"{seconds:.0f} s at each interval, DescribeSecret counted: "
         + "; ".join(
-            f"`--watch-interval {interval:g}`: {calls:.0f} calls an instance-hour ({per_poll[interval]:.2f} a poll)"
+            f"`--watch-interval {interval:g}`: {calls:.0f} calls an instance-hour "
+            f"({per_poll[interval]:.2f} an interval)"
             for interval, calls in measured.items()
         )
-        + ". Scaled to 60 s and 300 s by the calls a poll, "
+        + ". Scaled to 60 s and 300 s by the calls an interval, "
         f"{calls_per_poll:.2f}; priced at $0.05 per 10,000 API calls, {HOURS_PER_MONTH} hours a month.",
         "",
         "| instances | interval | DescribeSecret calls an hour | dollars a month |",
@@ -284,7 +289,7 @@ def cost_report(measured: dict[float, float], seconds: float) -> list[str]:
             f"{interval} s: {DESCRIBE_QUOTA * interval / calls_per_poll:,.0f} instances" for interval in (60, 300)
         )
         + f". A fleet whose polls fall in the same second (all started together, before the jitter drifts "
-        f"them apart) is held to {DESCRIBE_QUOTA / calls_per_poll:,.0f} instances at any interval.",
+        f"them apart) is held to {DESCRIBE_QUOTA // SECRETS:,} instances ({SECRETS} calls each) at any interval.",
         "",
     ]
     return lines

@@ -10,10 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError
 
 from bench.aws_proxy import AwsProxy, Fault, RateLimit
 from bench.fleet import start_at_once
-from calitho_env.aws.session import MAX_ATTEMPTS
+from calitho_env.aws.session import ANSWER_RESERVE, BACKOFF_BASE, BACKOFF_CAP, MAX_ATTEMPTS, ThrottleRetries
 from tests.harness import DUMP_ENV, SENTINEL, Create, Launch, assert_no_leak_on_stderr, aws_env, write
 
 LAUNCHES = 60
@@ -81,3 +82,51 @@ def test_a_stop_signal_while_waiting_out_throttling_ends_the_launch_at_once(
     assert not marker.exists()
     assert SENTINEL not in err
     assert "Traceback" not in err
+
+
+class FakeOperation:
+    name = "GetSecretValue"
+
+
+THROTTLED = (type("Http", (), {"status_code": 400})(), {"Error": {"Code": "ThrottlingException", "Message": "Rate"}})
+
+
+def backoff(now: list[float], draw: float = 1.0, timeout: float = 10.0) -> tuple[ThrottleRetries, dict[str, object]]:
+    """A ThrottleRetries on a clock the test moves, drawing `draw` of each window; and one call's context."""
+    retries = ThrottleRetries(timeout, draw=lambda: draw, clock=lambda: now[0])
+    context: dict[str, object] = {}
+    retries.begin(context)
+    return retries, {"context": context}
+
+
+def test_throttled_waits_grow_by_doubling_to_their_cap() -> None:
+    retries, request = backoff([0.0])
+    waits = [retries.delay(n, request, FakeOperation(), THROTTLED) for n in range(1, 7)]
+    assert waits == [BACKOFF_BASE * 2**i for i in range(2)] + [BACKOFF_CAP] * 4
+
+
+def test_no_throttled_wait_ends_past_the_deadline_and_after_it_the_throttling_is_the_answer() -> None:
+    now = [0.0]
+    retries, request = backoff(now)  # the call began at 0: its deadline is at 10
+    now[0] = 9.5
+    assert retries.delay(5, request, FakeOperation(), THROTTLED) == pytest.approx(10.0 - 9.5 - ANSWER_RESERVE)
+    now[0] = 10.0 - ANSWER_RESERVE
+    with pytest.raises(ClientError) as raised:
+        retries.delay(6, request, FakeOperation(), THROTTLED)
+    assert raised.value.response["Error"]["Code"] == "ThrottlingException"
+
+
+def test_a_launch_deadline_before_the_calls_own_bounds_its_waits() -> None:
+    retries = ThrottleRetries(10.0, deadline=2.0, draw=lambda: 1.0, clock=lambda: 1.5)
+    context: dict[str, object] = {}
+    retries.begin(context)
+    assert retries.delay(3, {"context": context}, FakeOperation(), THROTTLED) == pytest.approx(0.5 - ANSWER_RESERVE)
+
+
+def test_other_failures_and_a_429_are_told_apart() -> None:
+    retries, request = backoff([0.0], draw=0.5)
+    server_error = (type("Http", (), {"status_code": 500})(), {"Error": {"Code": "InternalServiceError"}})
+    assert retries.delay(1, request, FakeOperation(), server_error) is None  # botocore's standard rules decide
+    assert retries.delay(1, request, FakeOperation(), None) is None  # a connection error: the same
+    too_many: tuple[object, dict[str, object]] = (type("Http", (), {"status_code": 429})(), {})
+    assert retries.delay(1, request, FakeOperation(), too_many) == 0.5 * BACKOFF_BASE
