@@ -70,8 +70,10 @@ def start_at_once(folder: Path, launches: list[tuple[list[str], dict[str, str]]]
     ]
     give_up = time.monotonic() + 300
     while len(list(lines.glob("ready-*"))) < len(launches):
-        if time.monotonic() > give_up:
-            raise RuntimeError("the launches never reached the start line")
+        if time.monotonic() > give_up or any(process.poll() is not None for process in processes):
+            for process in processes:
+                process.kill()
+            raise RuntimeError("a launch never reached the start line")
         time.sleep(0.05)
     released, released_at = time.monotonic(), time.time()
     go.touch()
