@@ -9,13 +9,14 @@ import sys
 import time
 from pathlib import Path
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from bench.aws_proxy import AwsProxy, Fault, RateLimit
 from bench.fleet import start_at_once
 from calitho_env.aws.session import ANSWER_RESERVE, BACKOFF_BASE, BACKOFF_CAP, MAX_ATTEMPTS, ThrottleRetries
-from tests.harness import SENTINEL, Create, Launch, assert_no_leak_on_stderr, aws_env, write
+from tests.harness import REGION, SENTINEL, Cli, Create, Launch, assert_no_leak_on_stderr, aws_env, write
 
 LAUNCHES = 60
 RATE, BURST = 20.0, 20.0  # requests a second, shared by the whole fleet
@@ -133,3 +134,25 @@ def test_other_failures_and_a_429_are_told_apart() -> None:
     assert retries.delay(1, request, FakeOperation(), None) is None  # a connection error: the same
     too_many: tuple[object, dict[str, object]] = (type("Http", (), {"status_code": 429})(), {})
     assert retries.delay(1, request, FakeOperation(), too_many) == 0.5 * BACKOFF_BASE
+
+
+@pytest.mark.parametrize("action", ["BatchGetSecretValue", "GetParameters"])
+def test_a_throttled_batch_or_parameters_read_is_retried_past_botocores_attempts(
+    cli: Cli, create_secret: Create, tmp_path: Path, aws: str, proxy: AwsProxy, action: str
+) -> None:
+    if action == "GetParameters":
+        ssm = boto3.client("ssm", region_name=REGION, endpoint_url=aws,
+                           aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+        ssm.put_parameter(Name="/fleet/p0", Value=f"p0-{SENTINEL}", Type="SecureString")
+        mapping, flags = {"P0": f"arn:aws:ssm:{REGION}:123456789012:parameter/fleet/p0"}, []
+    else:
+        create_secret("fleet/s0", {"P0": f"p0-{SENTINEL}"})
+        mapping, flags = {"AWS_SECRET_S0": "fleet/s0"}, ["--batch"]
+    proxy.add(Fault("ThrottlingException", action=action, times=MAX_ATTEMPTS))  # one more than botocore's retries
+    env = aws_env(proxy.url, tmp_path, NODE_ENV="production", AWS_ENDPOINT_URL_SSM=proxy.url, **mapping)
+    result = cli("run", "--no-fallback", *flags, "--timeout", "20", "--", "env", "-0", env=env)
+    assert result.returncode == 0, result.stderr
+    child = dict(line.split("=", 1) for line in result.stdout.split("\0") if line)
+    assert child["P0"] == f"p0-{SENTINEL}"
+    assert proxy.calls[action] == MAX_ATTEMPTS + 1
+    assert_no_leak_on_stderr(result, [SENTINEL])
