@@ -258,10 +258,11 @@ def fleet_report(rows: list[Row], measured: dict[float, float], seconds: float) 
 
 def cost_report(measured: dict[float, float], seconds: float) -> list[str]:
     """DescribeSecret calls and dollars of a fleet under `run --watch`, from the calls measured per instance-hour."""
-    per_poll = {interval: calls * interval / 3600 for interval, calls in measured.items()}
-    calls_per_poll = sum(per_poll.values()) / len(per_poll)  # a poll takes time too: a little under SECRETS
+    # Only intervals watched three times over: a shorter watch may have seen no poll at all.
+    per_poll = {interval: calls * interval / 3600 for interval, calls in measured.items() if seconds >= 3 * interval}
+    calls_per_poll = sum(per_poll.values()) / max(len(per_poll), 1)  # a poll takes time too: a little under SECRETS
     if not calls_per_poll:
-        return [f"(`run --watch` made no DescribeSecret call in {seconds:g} s: no cost table; watch longer.)", ""]
+        return [f"(`run --watch` was watched {seconds:g} s, under three of its intervals: no cost table.)", ""]
     lines = [
         f"## What a fleet costs under `run --watch` ({SECRETS} secrets an instance)",
         "",
@@ -271,6 +272,7 @@ def cost_report(measured: dict[float, float], seconds: float) -> list[str]:
             f"`--watch-interval {interval:g}`: {calls:.0f} calls an instance-hour "
             f"({per_poll[interval]:.2f} an interval)"
             for interval, calls in measured.items()
+            if interval in per_poll
         )
         + ". Scaled to 60 s and 300 s by the calls an interval, "
         f"{calls_per_poll:.2f}; priced at $0.05 per 10,000 API calls, {HOURS_PER_MONTH} hours a month.",
