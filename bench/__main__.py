@@ -19,7 +19,7 @@ from pathlib import Path
 import boto3
 from moto.server import ThreadedMotoServer
 
-from bench import extras, instructions
+from bench import extras, fleet, instructions
 from bench.aws_proxy import AwsProxy
 from bench.measure import Samples, launch, peak_kib
 
@@ -265,6 +265,7 @@ def main() -> None:
         "--no-instructions", action="store_true", help="skip the callgrind counts (they need valgrind, ~1 min)"
     )
     parser.add_argument("--watch-seconds", type=float, default=60.0, help="how long run --watch is watched idle")
+    parser.add_argument("--fleet-sizes", default="20,60,150", help="launches released at once against a quota")
     options = parser.parse_args()
     sizes = [int(size) for size in options.sizes.split(",")]
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -282,6 +283,9 @@ def main() -> None:
         more = extras.failover(LAUNCHER, endpoint, folder, LATENCY, options.repetitions)
         more += extras.parameters(LAUNCHER, endpoint, folder, LATENCY, options.repetitions)
         more += extras.watch(LAUNCHER, endpoint, folder, options.watch_seconds)
+        rows = fleet.fleets(endpoint, folder, tuple(int(size) for size in options.fleet_sizes.split(",")))
+        costs = fleet.watch_costs(LAUNCHER, endpoint, folder, options.watch_seconds)
+        more += fleet.fleet_report(rows, costs, options.watch_seconds)
     finally:
         proxy.close()
         server.stop()

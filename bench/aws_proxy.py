@@ -1,8 +1,8 @@
-"""A Secrets Manager stand-in's front door that can misbehave: faults, stalls, latency, and counts.
+"""A Secrets Manager stand-in's front door that can misbehave: faults, stalls, latency, quotas, and counts.
 
-It listens on 127.0.0.1, forwards each request to a moto server unless a fault matches,
-and counts calls per API action. The tests use it for faults moto cannot produce; the
-benchmark uses it for network latency and to count API calls.
+It listens on 127.0.0.1, forwards each request to a moto server unless a fault matches or the
+quota is spent, and counts calls per API action. The tests use it for faults moto cannot produce;
+the benchmark uses it for network latency, an account's request quota, and to count API calls.
 """
 
 from __future__ import annotations
@@ -57,6 +57,33 @@ class Fault:
         return False
 
 
+class RateLimit:
+    """An account's request quota: a token bucket (`per_second`, up to `burst` saved) shared by every
+    caller, as AWS applies one per account and region. Past it: ThrottlingException, as the service says it."""
+
+    def __init__(self, per_second: float, burst: float, actions: frozenset[str] | None = None) -> None:
+        self.per_second = per_second
+        self.burst = burst
+        self.actions = actions  # None: every action draws on the bucket
+        self._tokens = burst
+        self._filled = time.monotonic()
+
+    def admits(self, action: str) -> bool:
+        """Take a token for this request; False when none is left. Called under the proxy's lock."""
+        if self.actions is not None and action not in self.actions:
+            return True
+        now = time.monotonic()
+        self._tokens = min(self.burst, self._tokens + (now - self._filled) * self.per_second)
+        self._filled = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+
+THROTTLED = Fault("ThrottlingException", status=400)  # the answer past a RateLimit: HTTP 400, the JSON error
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256  # socketserver's default of 5 drops SYNs when 50 clients connect at once: 1 s stalls
@@ -74,6 +101,8 @@ class AwsProxy:
         self.request_delay = request_delay
         self.connect_delay = connect_delay
         self.faults: list[Fault] = []
+        self.quota: RateLimit | None = None
+        self.throttled: Counter[str] = Counter()  # answers refused by the quota, per action
         # action -> a function that edits the JSON answer moto gave (e.g. backdating a secret)
         self.rewrites: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
         self.calls: Counter[str] = Counter()
@@ -97,6 +126,7 @@ class AwsProxy:
     def reset_counts(self) -> None:
         with self._lock:
             self.calls.clear()
+            self.throttled.clear()
             self.connections = 0
 
     def close(self) -> None:
@@ -108,7 +138,11 @@ class AwsProxy:
         with self._lock:
             self.calls[action] += 1
             self.regions[region or "?"] += 1
-            return next((fault for fault in self.faults if fault.matches(action, secret_id, attempt, region)), None)
+            fault = next((fault for fault in self.faults if fault.matches(action, secret_id, attempt, region)), None)
+            if fault is None and self.quota is not None and not self.quota.admits(action):
+                self.throttled[action] += 1
+                return THROTTLED
+            return fault
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         proxy = self
@@ -149,7 +183,8 @@ class AwsProxy:
                     self._answer(fault.status, [("Content-Type", "text/html")], fault.body)
                     return
                 if fault is not None:
-                    payload = json.dumps({"__type": fault.code, "message": f"injected {fault.code}"}).encode()
+                    message = "Rate exceeded" if fault is THROTTLED else f"injected {fault.code}"
+                    payload = json.dumps({"__type": fault.code, "message": message}).encode()
                     self._answer(fault.status, [("Content-Type", "application/x-amz-json-1.1")], payload)
                     return
                 memo_key = body if proxy.memoize_reads and action == "GetSecretValue" else None

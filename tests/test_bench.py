@@ -31,6 +31,8 @@ def test_the_benchmark_runs_and_counts_one_get_secret_value_per_secret(tmp_path:
             "--no-instructions",
             "--watch-seconds",
             "2",
+            "--fleet-sizes",
+            "5",
         ],
         cwd=ROOT,
         capture_output=True,
@@ -45,6 +47,8 @@ def test_the_benchmark_runs_and_counts_one_get_secret_value_per_secret(tmp_path:
     assert "| calitho-env --batch, N=20 | 0 | 1 | 0 |" in text
     assert "exactly one GetSecretValue per secret and no other call: met" in text
     assert "with --batch, one BatchGetSecretValue per 20 secrets and no other call: met" in text
+    assert "| Secrets Manager | 40/s, burst 40 | 5 | 5 |" in text  # five launches, five started with their values
+    assert "| Parameter Store | 40/s, burst 40 | 5 | 5 |" in text
 
 
 @pytest.mark.serial

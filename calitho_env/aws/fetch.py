@@ -109,8 +109,10 @@ def fetch_all(
     check_region_names(regions)
     planned = groups(requests, batch)
     workers = min(len(planned), MAX_WORKERS)
-    session = AwsSession(timeout, region=region or (regions[0] if regions else None), workers=workers, profile=profile)
     started = time.monotonic()
+    primary = region or (regions[0] if regions else None)
+    # A throttled call waits and retries until the launch's deadline, never past it.
+    session = AwsSession(timeout, region=primary, workers=workers, profile=profile, deadline=started + timeout)
     # Credentials first, on their own: a hanging container endpoint or credential_process is then
     # reported as what it is, not as Secrets Manager being unreachable.
     (credentials,) = call_all([session.load_credentials], timeout)

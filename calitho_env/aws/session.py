@@ -1,15 +1,19 @@
 """One botocore session: credentials and region looked up once, clients made on demand.
 
 botocore directly (boto3 adds import time and nothing we need), one client per region shared
-by every worker thread, standard retries. SDK exceptions become `FetchFailure` values or
-`AwsError`s here, so nothing above this package sees a botocore type.
+by every worker thread, standard retries, and throttled calls retried until their deadline
+(`ThrottleRetries`). SDK exceptions become `FetchFailure` values or `AwsError`s here, so nothing
+above this package sees a botocore type.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import random
 import threading
+import time
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import botocore.session
@@ -33,8 +37,85 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sts import STSClient
 
-MAX_ATTEMPTS = 4  # the first call and three retries: rides out brief throttling
+MAX_ATTEMPTS = 4  # the first call and three retries, for every failure but throttling
 SERVICES = ("secretsmanager", "ssm", "sts")
+# Answers that say "too many requests": a quota, not a fault, so worth waiting out. botocore's
+# standard mode knows the same codes, but gives up on them after MAX_ATTEMPTS like on any other.
+THROTTLED = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+    }
+)
+BACKOFF_BASE = 1.0  # seconds: the first retry's wait is drawn from [0, 1), as botocore's for throttling
+BACKOFF_CAP = 4.0  # seconds: the most one wait can be drawn from, however long the throttling lasts
+ANSWER_RESERVE = 0.1  # seconds kept before the deadline for the last retry's answer
+
+
+class ThrottleRetries:
+    """Retry a throttled call with full-jitter exponential backoff for as long as its deadline allows.
+
+    Hooked into one client's events ahead of botocore's standard handler, which keeps every other
+    failure (MAX_ATTEMPTS). A call's deadline is `timeout` after it began, or `deadline` (a
+    `time.monotonic()` instant: a launch's) when that comes first. No wait ends past the deadline.
+    """
+
+    def __init__(
+        self,
+        timeout: float,
+        deadline: float | None = None,
+        draw: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._timeout = timeout
+        self._deadline = deadline
+        self._draw = draw
+        self._clock = clock
+
+    def attach(self, client: Any) -> None:
+        service = client.meta.service_model.service_id.hyphenize()
+        client.meta.events.register(f"before-call.{service}", self.begin)
+        client.meta.events.register_first(f"needs-retry.{service}", self.delay)
+
+    def begin(self, context: dict[str, Any], **_: Any) -> None:
+        """Note when this call must end; botocore hands the same context to each of its retries."""
+        own = self._clock() + self._timeout
+        context["calitho_env_deadline"] = own if self._deadline is None else min(own, self._deadline)
+
+    def delay(
+        self, attempts: int, request_dict: Mapping[str, Any], operation: Any, response: Any = None, **_: Any
+    ) -> float | None:
+        """Seconds to wait before retrying a throttled answer; None leaves any other to botocore's rules.
+
+        Out of time, the throttled answer is the call's answer, raised as botocore raises it when it
+        gives up (returning None would let botocore's own rules wait again, past the deadline).
+        """
+        deadline = request_dict.get("context", {}).get("calitho_env_deadline")
+        if deadline is None or not is_throttled(response):
+            return None
+        left = deadline - self._clock() - ANSWER_RESERVE
+        if left <= 0:
+            answer: Any = response[1] if isinstance(response[1], dict) else {}
+            raise ClientError(answer, str(operation.name))
+        return min(self._draw() * min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** (attempts - 1)), float(left))
+
+
+def is_throttled(response: Any) -> bool:
+    """Whether botocore's (http response, parsed answer) pair says the request was throttled."""
+    if not isinstance(response, tuple) or len(response) != 2:
+        return False
+    http, parsed = response
+    code = parsed.get("Error", {}).get("Code") if isinstance(parsed, dict) else None
+    return code in THROTTLED or getattr(http, "status_code", None) == 429
 
 
 class KnownServicesLoader(Loader):
@@ -47,8 +128,15 @@ class KnownServicesLoader(Loader):
 
 class AwsSession:
     def __init__(
-        self, timeout: float, region: str | None = None, workers: int = 10, profile: str | None = None
+        self,
+        timeout: float,
+        region: str | None = None,
+        workers: int = 10,
+        profile: str | None = None,
+        deadline: float | None = None,
     ) -> None:
+        """`deadline`: a `time.monotonic()` instant no throttled call waits past (a launch's); without
+        it, each call's own `timeout` from when it began."""
         self._session = botocore.session.get_session()
         if profile:
             self._session.set_config_variable("profile", profile)
@@ -71,6 +159,7 @@ class AwsSession:
                 retries={"mode": "standard", "total_max_attempts": 1},
             )
         )
+        self._throttle_retries = ThrottleRetries(timeout, deadline)
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str | None, bool], Any] = {}
 
@@ -99,7 +188,10 @@ class AwsSession:
         with self._lock:  # one thread creates; the others wait for it, then share it
             if key not in self._clients:
                 try:
-                    self._clients[key] = self._session.create_client(service, region_name=key[1], config=config)
+                    created = self._session.create_client(service, region_name=key[1], config=config)
+                    if not first_try:  # a first try ends at its one attempt: a replica is asked next
+                        self._throttle_retries.attach(created)
+                    self._clients[key] = created
                 except BotoCoreError as error:  # cached, so the credential chain runs once
                     self._clients[key] = error
             found = self._clients[key]
