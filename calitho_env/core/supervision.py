@@ -116,7 +116,7 @@ class Supervisor:
                 while True:
                     pending = self.restarts.get_nowait()  # the newest wins
             self._reap(child)
-            gone = child.returncode is not None and not _group_alive(child.pid)
+            gone = child.returncode is not None and not _group_alive(child.pid, killed)
             now = time.monotonic()
             if stopping or drain_until is not None:
                 if gone and stopping:
@@ -241,15 +241,33 @@ def _signal_group(group: int, number: int) -> None:
         os.killpg(group, number)
 
 
-def _group_alive(group: int) -> bool:
-    """Whether any process (a zombie too, until it is reaped) is still in the group."""
+def _group_alive(group: int, killed: bool = False) -> bool:
+    """Whether any process (a zombie too, until it is reaped) is still in the group; after SIGKILL,
+    zombies are not counted: one whose parent left the group and never reaps it would stay forever."""
     try:
         os.killpg(group, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    return not killed or _live_member(group)
+
+
+def _live_member(group: int) -> bool:
+    """Whether a process of the group is more than a zombie (holds memory, files, ports); True off Linux."""
+    try:
+        entries = [entry for entry in os.listdir("/proc") if entry.isdigit()]
+    except OSError:
+        return True
+    for entry in entries:
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()  # after the command's name, which may hold ')'
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[2]) == group and fields[0] not in (b"Z", b"X"):
+            return True
+    return False
 
 
 def _reap_orphans(except_pid: int | None) -> None:

@@ -1,0 +1,56 @@
+"""Findings of the adversarial review of the merged product, each through the real CLI."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.harness import SENTINEL, base_env, write
+from tests.test_watch import LAUNCH, lines, wait_for
+
+# A child that leaves a zombie in its own process group: X forks Y, then leaves the group (setsid)
+# and never reaps Y. Y stays in the group as a zombie for as long as X lives.
+ZOMBIE_IN_GROUP = """
+import os, sys, time
+log = open(os.environ["LOG"], "a", buffering=1)
+if os.fork() == 0:
+    if os.fork() == 0:
+        os._exit(0)
+    os.dup2(os.open(os.devnull, os.O_RDWR), 2)  # the test reads the supervisor's stderr to its end
+    os.setsid()
+    log.write(f"outside {os.getpid()}\\n")
+    time.sleep(120)
+    os._exit(0)
+log.write("ready\\n")
+time.sleep(600)
+"""
+
+
+def test_a_stop_under_watch_ends_when_only_a_zombie_is_left_in_the_group(project: Path, tmp_path: Path) -> None:
+    # A zombie holds nothing (no memory, files or ports) and SIGKILL cannot remove it: counting it as
+    # a member kept the supervisor waiting after SIGKILL until the zombie's parent ended.
+    write(tmp_path / "child.py", ZOMBIE_IN_GROUP)
+    write(project / ".env.development", f"TOKEN={SENTINEL}\n")
+    log = tmp_path / "log"
+    launched = subprocess.Popen(
+        [*LAUNCH, "run", "--watch", "--restart-grace", "0.5", "--", sys.executable, str(tmp_path / "child.py")],
+        cwd=project, env=base_env(tmp_path, {"LOG": str(log)}), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: "ready" in lines(log) and any(line.startswith("outside") for line in lines(log)), 20)
+        launched.send_signal(signal.SIGTERM)
+        _, err = launched.communicate(timeout=15)
+    finally:
+        launched.kill()
+        for line in lines(log):
+            if line.startswith("outside"):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(int(line.split()[1]), signal.SIGKILL)
+    assert launched.returncode == -signal.SIGTERM  # ends as the child did
+    assert "ignored SIGTERM for 0.5 s: SIGKILL" in err
+    assert SENTINEL not in err
