@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.harness import SENTINEL, base_env, write
+from tests.harness import SENTINEL, Cli, Create, assert_no_leak, base_env, write
 from tests.test_watch import LAUNCH, lines, wait_for
 
 # A child that leaves a zombie in its own process group: X forks Y, then leaves the group (setsid)
@@ -54,3 +54,15 @@ def test_a_stop_under_watch_ends_when_only_a_zombie_is_left_in_the_group(project
     assert launched.returncode == -signal.SIGTERM  # ends as the child did
     assert "ignored SIGTERM for 0.5 s: SIGKILL" in err
     assert SENTINEL not in err
+
+
+def test_a_template_that_repeats_a_large_key_is_refused_past_1_mib_naming_the_variable(
+    cli: Cli, project: Path, prod_env: dict[str, str], create_secret: Create
+) -> None:
+    # 64 placeholders of a 64 KiB key make 4 MiB: a 1 MiB line of them would take 6 GiB of memory.
+    create_secret("calitho-suite/large", {"big": SENTINEL + "x" * 65_000})
+    write(project / ".env", "AWS_SECRET_DB=calitho-suite/large\nBLOB=" + "{{ DB.big }}" * 64 + "\n")
+    result = cli("print", "--example", "none", env=prod_env)
+    assert result.returncode == 78
+    assert "BLOB (file:.env:2): the value grows past 1 MiB as its templates are filled" in result.stderr
+    assert_no_leak(result)
