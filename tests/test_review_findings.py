@@ -7,10 +7,12 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 from tests.harness import SENTINEL, Cli, Create, assert_no_leak, base_env, write
 from tests.test_watch import LAUNCH, lines, wait_for
+from tests.test_watch_restarts import processes_holding, save
 
 # A child that leaves a zombie in its own process group: X forks Y, then leaves the group (setsid)
 # and never reaps Y. Y stays in the group as a zombie for as long as X lives.
@@ -66,3 +68,29 @@ def test_a_template_that_repeats_a_large_key_is_refused_past_1_mib_naming_the_va
     assert result.returncode == 78
     assert "BLOB (file:.env:2): the value grows past 1 MiB as its templates are filled" in result.stderr
     assert_no_leak(result)
+
+
+def test_a_restart_ends_a_daemon_the_old_child_started_in_a_session_of_its_own(project: Path, tmp_path: Path) -> None:
+    # setsid takes a process out of the child's group, so a restart's group SIGTERM and SIGKILL
+    # never reached it: after each restart it kept running with the old values.
+    old = f"{SENTINEL}{uuid.uuid4().hex}"
+    write(project / ".env.development", f"TOKEN={old}\n")
+    log = tmp_path / "log"
+    script = 'setsid sleep 300 </dev/null >/dev/null 2>&1 & echo "daemon $!" >> "$LOG"; exec sleep 600'
+    launched = subprocess.Popen(
+        [*LAUNCH, "run", "--watch", "--watch-interval", "0.2", "--restart-grace", "1", "--", "sh", "-c", script],
+        cwd=project, env=base_env(tmp_path, {"LOG": str(log)}), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: len(lines(log)) == 1, 20)
+        save(project / ".env.development", f"TOKEN={SENTINEL}-new\n")
+        wait_for(lambda: len(lines(log)) == 2, 20)
+        wait_for(lambda: processes_holding(old) == [], 5)
+    finally:
+        launched.send_signal(signal.SIGTERM)
+        _, err = launched.communicate(timeout=20)
+        for line in lines(log):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(line.split()[1]), signal.SIGKILL)
+    assert SENTINEL not in err

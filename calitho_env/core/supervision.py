@@ -123,6 +123,8 @@ class Supervisor:
                     self._exit_like(child.returncode)
                 if gone:  # the old group is gone, every member: start the new child
                     assert pending is not None
+                    if self._orphans_come_here:
+                        _end_escaped()
                     self.environment = pending.environment
                     child = self._start(self.environment)
                     self.reporter.info("restarted", f"started {self.argv[0]} again (pid {child.pid})", pid=child.pid)
@@ -287,6 +289,29 @@ def _reap_orphans(except_pid: int | None) -> None:
             os.waitpid(ended.si_pid, os.WNOHANG)
         except (ProcessLookupError, ChildProcessError):
             continue  # reaped meanwhile
+
+
+def _end_escaped() -> None:
+    """SIGKILL what the old child started outside its group (a daemon after setsid) and left to us when
+    its group ended: it holds the old values. Our own group's processes (botocore's helpers) stay."""
+    own = os.getpgrp()
+    for _ in range(100):  # a killed one's own children come to us next: a few rounds end a tree
+        found = []
+        with contextlib.suppress(OSError):
+            for task in os.listdir("/proc/self/task"):
+                with contextlib.suppress(OSError), open(f"/proc/self/task/{task}/children") as children:
+                    found += [int(pid) for pid in children.read().split()]
+        escaped = []
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                if os.getpgid(pid) != own:
+                    os.kill(pid, signal.SIGKILL)
+                    escaped.append(pid)
+        if not escaped:
+            return
+        for pid in escaped:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
 
 
 def _stoppable() -> bool:
