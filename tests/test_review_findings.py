@@ -9,8 +9,9 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
-from tests.harness import SENTINEL, Cli, Create, assert_no_leak, base_env, write
+from tests.harness import SENTINEL, Cli, Create, assert_no_leak, aws_env, base_env, write
 from tests.test_watch import LAUNCH, lines, wait_for
 from tests.test_watch_restarts import processes_holding, save
 
@@ -94,3 +95,23 @@ def test_a_restart_ends_a_daemon_the_old_child_started_in_a_session_of_its_own(p
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(line.split()[1]), signal.SIGKILL)
     assert SENTINEL not in err
+
+
+def test_versions_shows_a_stage_label_holding_control_characters_without_running_them(
+    cli: Cli, tmp_path: Path, aws: str, create_secret: Create, secretsmanager: Any
+) -> None:
+    # Anyone who may label a version chooses the text: an escape sequence (a window title, an OSC 52
+    # clipboard write) went to the terminal as it is, and a newline forged a row of the table.
+    create_secret("calitho-suite/labelled", {"A": SENTINEL})
+    version = secretsmanager.put_secret_value(SecretId="calitho-suite/labelled", SecretString='{"A": "b"}')
+    label = "\x1b]0;title\x07X\nFORGED"
+    secretsmanager.update_secret_version_stage(
+        SecretId="calitho-suite/labelled", VersionStage=label, MoveToVersionId=version["VersionId"]
+    )
+    result = cli("versions", "calitho-suite/labelled", env=aws_env(aws, tmp_path))
+    assert result.returncode == 0, result.output()
+    assert "\x1b" not in result.stdout
+    assert "\x07" not in result.stdout
+    assert len(result.stdout.splitlines()) == 3  # the header and two versions
+    assert "\\x1b]0;title\\x07X\\nFORGED" in result.stdout
+    assert_no_leak(result)
