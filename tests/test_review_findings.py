@@ -11,7 +11,20 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.harness import SENTINEL, Cli, Create, assert_no_leak, aws_env, base_env, write
+import pytest
+
+from tests.harness import (
+    DUMP_ENV,
+    SENTINEL,
+    Cli,
+    Create,
+    assert_no_leak,
+    assert_no_leak_on_stderr,
+    aws_env,
+    base_env,
+    write,
+)
+from tests.test_protected_names import CHANNELS, as_set, plant, planted, production, ssm  # noqa: F401 - ssm: a fixture
 from tests.test_watch import LAUNCH, lines, wait_for
 from tests.test_watch_restarts import processes_holding, save
 
@@ -115,3 +128,29 @@ def test_versions_shows_a_stage_label_holding_control_characters_without_running
     assert len(result.stdout.splitlines()) == 3  # the header and two versions
     assert "\\x1b]0;title\\x07X\\nFORGED" in result.stdout
     assert_no_leak(result)
+
+
+# Interpreters that run code a variable holds (LUA_INIT=os.execute(...), ERL_AFLAGS=-eval ...), and
+# tools that run the command a variable names: missing from the list, they reached the child.
+MORE_PROTECTED = ["LUA_INIT", "LUA_INIT_5_4", "LUA_PATH", "ERL_AFLAGS", "ERL_ZFLAGS", "ELIXIR_ERL_OPTIONS",
+                  "BUN_OPTIONS", "DENO_CERT", "R_PROFILE_USER", "BOTO_CONFIG", "SVN_SSH", "CVS_RSH", "RSYNC_RSH",
+                  "SUDO_EDITOR", "HGRCPATH"]  # fmt: skip
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_more_names_that_run_code_or_commands_are_protected(
+    cli: Cli,
+    project: Path,
+    tmp_path: Path,
+    aws: str,
+    create_secret: Create,
+    ssm: Any,  # noqa: F811 - the fixture imported above
+    channel: str,
+) -> None:
+    env = production(aws, tmp_path)
+    plant(channel, {name: planted(name) for name in MORE_PROTECTED}, project, create_secret, ssm)
+    result = cli("run", "--", *DUMP_ENV, env=env)
+    child = result.child_env()
+    assert [name for name in MORE_PROTECTED if child.get(as_set(channel, name), "").startswith(SENTINEL)] == []
+    assert [name for name in MORE_PROTECTED if f"may not set {as_set(channel, name)}:" not in result.stderr] == []
+    assert_no_leak_on_stderr(result)
