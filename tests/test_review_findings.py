@@ -154,3 +154,18 @@ def test_more_names_that_run_code_or_commands_are_protected(
     assert [name for name in MORE_PROTECTED if child.get(as_set(channel, name), "").startswith(SENTINEL)] == []
     assert [name for name in MORE_PROTECTED if f"may not set {as_set(channel, name)}:" not in result.stderr] == []
     assert_no_leak_on_stderr(result)
+
+
+def test_rolling_back_a_secret_an_aws_service_manages_warns_that_the_database_is_not_rolled_back(
+    cli: Cli, tmp_path: Path, aws: str, create_secret: Create, secretsmanager: Any
+) -> None:
+    # RDS's rotation changed the database's password too: moving the label back alone gives every
+    # process started after it a password the database refuses, with exit 0 and no word.
+    managed = "rds!db-0c3f5d1e-7a2b-4c8d-9e6f-1a2b3c4d5e6f"
+    create_secret(managed, {"username": "app", "password": f"{SENTINEL}-old"})
+    secretsmanager.put_secret_value(SecretId=managed, SecretString=f'{{"username": "app", "password": "{SENTINEL}"}}')
+    result = cli("rollback", managed, env=aws_env(aws, tmp_path))
+    assert result.returncode == 0, result.output()
+    assert f"{managed} is managed by an AWS service" in result.stderr
+    assert "not rolled back" in result.stderr
+    assert_no_leak(result)
