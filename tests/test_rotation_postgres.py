@@ -107,6 +107,7 @@ def test_a_worker_under_watch_reconnects_with_the_rotated_password(
             "-m",
             "calitho_env",
             "run",
+            "-v",  # a restart is info
             *watch,
             "--",
             sys.executable,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NamedTuple
 
+from calitho_env.core.formats import printable
 from calitho_env.errors import CalithoError
 
 if TYPE_CHECKING:
@@ -39,7 +40,8 @@ def version_table(versions: list[SecretVersion]) -> str:
     rows = [("VERSION ID", "STAGES", "CREATED")]
     for version in versions:
         created = version.created.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if version.created else "-"
-        rows.append((version.version_id, ",".join(version.stages) or "-", created))
+        # Labels are anyone's text (with UpdateSecretVersionStage): an escape sequence or a newline is shown, not run.
+        rows.append((printable(version.version_id), printable(",".join(version.stages)) or "-", created))
     widths = [max(len(row[column]) for row in rows) for column in range(2)]
     return "\n".join(f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]}" for row in rows)
 

@@ -8,7 +8,8 @@ import click
 
 from calitho_env.admin.versions import roll_back
 from calitho_env.commands.options import aws_options, reports
-from calitho_env.core.secret_requests import parse_secret_id
+from calitho_env.commands.state import state_of
+from calitho_env.core.secret_requests import is_managed_secret, parse_secret_id
 from calitho_env.core.settings import build_settings
 
 
@@ -33,4 +34,12 @@ def rollback_command(secret_id: str, region: str | None, profile: str | None, ti
         "(roll back again to undo)",
         err=True,
     )
+    if is_managed_secret(request.secret_id):  # its rotation changed the database too: the label alone moved back
+        state_of(click.get_current_context()).reporter.warning(
+            "managed_rollback",
+            f"{secret_id} is managed by an AWS service, whose rotation also changed the resource it guards (the "
+            "database's password): that change is not rolled back, so the value now current may be refused there",
+            hint="roll back again to undo, or rotate it with the service: "
+            f"aws secretsmanager rotate-secret --secret-id '{secret_id}'",
+        )
     click.echo("restart the processes that use it, or run them under `calitho-env run --watch`", err=True)

@@ -41,13 +41,17 @@ PROTECTED_NAMES = frozenset(
         "AWS_CA_BUNDLE", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_WEB_IDENTITY_TOKEN_FILE",
         "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SDK_LOAD_CONFIG",
         "AWS_LAMBDA_RUNTIME_API",
+        # more interpreters that run code from a variable, and tools that run the command one names
+        "ERL_AFLAGS", "ERL_FLAGS", "ERL_ZFLAGS", "ELIXIR_ERL_OPTIONS", "BUN_OPTIONS", "TCLLIBPATH",
+        "R_PROFILE", "R_PROFILE_USER", "R_ENVIRON", "R_ENVIRON_USER", "BOTO_CONFIG",
+        "SVN_SSH", "SVN_EDITOR", "CVS_RSH", "RSYNC_RSH", "RSYNC_CONNECT_PROG", "SUDO_EDITOR", "FCEDIT", "HGRCPATH",
     }
 )  # fmt: skip
 PROTECTED_PREFIXES = (
     "LD_", "DYLD_", "MALLOC_", "BASH_FUNC_", "XDG_",
     "NODE_", "__NEXT_", "NEXT_PRIVATE_", "PYTHON", "PERL", "RUBY", "GEM_", "BUNDLE_", "CORECLR_",
     "CARGO_", "RUSTUP_", "GIT_", "PIP_", "UV_", "POETRY_", "PIPENV_", "COREPACK_", "OPENSSL_",
-    "AWS_ENDPOINT_URL", "AWS_CONTAINER_", "AWS_EC2_METADATA_", "CALITHO_ENV_",
+    "AWS_ENDPOINT_URL", "AWS_CONTAINER_", "AWS_EC2_METADATA_", "CALITHO_ENV_", "LUA_", "DENO_",
 )  # fmt: skip
 # Compared case-insensitively, because their readers are: Python's urllib (so requests and
 # botocore) lower-cases every *_proxy name, npm and pnpm read npm_config_* in any case, yarn YARN_*.

@@ -22,7 +22,7 @@ from calitho_env.core.bindings import (
     SecretSource,
     is_protected,
 )
-from calitho_env.core.envfiles import EnvFileLayer, load_env_files, read_declared_names
+from calitho_env.core.envfiles import MAX_VALUE_CHARS, EnvFileLayer, load_env_files, read_declared_names
 from calitho_env.core.secret_requests import (
     MAPPING_PREFIX,
     SECRET,
@@ -435,9 +435,19 @@ def _composed(
             )
         return value
 
+    from calitho_env.core.templates import TooLarge
+
     assert isinstance(binding.source, ProcessSource | FileSource)
     used = tuple((mapping, secret.source_of(mapping)) for mapping, secret in secrets.items())
-    return Binding(name, template.render(key_value), ComposedSource(binding.source, used))
+    try:
+        value = template.render(key_value)
+    except TooLarge:
+        raise TemplateError(
+            f"{name} ({binding.source}): the value grows past {MAX_VALUE_CHARS // (1 << 20)} MiB as its templates "
+            "are filled",
+            hint="a template repeats a large key of the secret: compose only the keys the value needs",
+        ) from None
+    return Binding(name, value, ComposedSource(binding.source, used))
 
 
 def template_fallback(name: str, secret_ids: str, configuration: Configuration, allowed: Fallback) -> Binding | None:

@@ -116,13 +116,15 @@ class Supervisor:
                 while True:
                     pending = self.restarts.get_nowait()  # the newest wins
             self._reap(child)
-            gone = child.returncode is not None and not _group_alive(child.pid)
+            gone = child.returncode is not None and not _group_alive(child.pid, killed)
             now = time.monotonic()
             if stopping or drain_until is not None:
                 if gone and stopping:
                     self._exit_like(child.returncode)
                 if gone:  # the old group is gone, every member: start the new child
                     assert pending is not None
+                    if self._orphans_come_here:
+                        _end_escaped()
                     self.environment = pending.environment
                     child = self._start(self.environment)
                     self.reporter.info("restarted", f"started {self.argv[0]} again (pid {child.pid})", pid=child.pid)
@@ -241,15 +243,33 @@ def _signal_group(group: int, number: int) -> None:
         os.killpg(group, number)
 
 
-def _group_alive(group: int) -> bool:
-    """Whether any process (a zombie too, until it is reaped) is still in the group."""
+def _group_alive(group: int, killed: bool = False) -> bool:
+    """Whether any process (a zombie too, until it is reaped) is still in the group; after SIGKILL,
+    zombies are not counted: one whose parent left the group and never reaps it would stay forever."""
     try:
         os.killpg(group, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    return not killed or _live_member(group)
+
+
+def _live_member(group: int) -> bool:
+    """Whether a process of the group is more than a zombie (holds memory, files, ports); True off Linux."""
+    try:
+        entries = [entry for entry in os.listdir("/proc") if entry.isdigit()]
+    except OSError:
+        return True
+    for entry in entries:
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()  # after the command's name, which may hold ')'
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[2]) == group and fields[0] not in (b"Z", b"X"):
+            return True
+    return False
 
 
 def _reap_orphans(except_pid: int | None) -> None:
@@ -269,6 +289,29 @@ def _reap_orphans(except_pid: int | None) -> None:
             os.waitpid(ended.si_pid, os.WNOHANG)
         except (ProcessLookupError, ChildProcessError):
             continue  # reaped meanwhile
+
+
+def _end_escaped() -> None:
+    """SIGKILL what the old child started outside its group (a daemon after setsid) and left to us when
+    its group ended: it holds the old values. Our own group's processes (botocore's helpers) stay."""
+    own = os.getpgrp()
+    for _ in range(100):  # a killed one's own children come to us next: a few rounds end a tree
+        found = []
+        with contextlib.suppress(OSError):
+            for task in os.listdir("/proc/self/task"):
+                with contextlib.suppress(OSError), open(f"/proc/self/task/{task}/children") as children:
+                    found += [int(pid) for pid in children.read().split()]
+        escaped = []
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                if os.getpgid(pid) != own:
+                    os.kill(pid, signal.SIGKILL)
+                    escaped.append(pid)
+        if not escaped:
+            return
+        for pid in escaped:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
 
 
 def _stoppable() -> bool:

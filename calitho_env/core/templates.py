@@ -16,6 +16,8 @@ import urllib.parse
 from collections.abc import Callable, Collection
 from typing import NamedTuple
 
+from calitho_env.core.envfiles import MAX_VALUE_CHARS
+
 # Patterns as strings: `re` compiles them on first use, so a launch whose values hold no `{{` never does.
 _HEAD = r"\{\{[ \t]*(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
 _WHOLE = (
@@ -48,16 +50,26 @@ class Template(NamedTuple):
     def placeholders(self) -> list[Placeholder]:
         return [part for part in self.parts if isinstance(part, Placeholder)]
 
-    def render(self, key_value: Callable[[Placeholder], str]) -> str:
-        """The value with each placeholder replaced by its key's value, filtered."""
+    def render(self, key_value: Callable[[Placeholder], str], max_chars: int = MAX_VALUE_CHARS) -> str:
+        """The value with each placeholder replaced by its key's value, filtered; TooLarge past `max_chars`
+        (a short line of placeholders of one large key would otherwise take all memory)."""
         pieces = []
+        size = 0
         for part in self.parts:
             if isinstance(part, str):
-                pieces.append(part)
+                piece = part
             else:
                 value = key_value(part)
-                pieces.append(FILTERS[part.filter](value) if part.filter else value)
+                piece = FILTERS[part.filter](value) if part.filter else value
+            size += len(piece)
+            if size > max_chars:
+                raise TooLarge(max_chars)
+            pieces.append(piece)
         return "".join(pieces)
+
+
+class TooLarge(ValueError):
+    """A filled template longer than a value may be."""
 
 
 class MalformedTemplate(ValueError):
