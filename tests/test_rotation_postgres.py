@@ -100,7 +100,7 @@ def test_a_worker_under_watch_reconnects_with_the_rotated_password(
     )
     write(tmp_path / "worker.py", WORKER)
     log = tmp_path / "connections"
-    watch = ["-v", "--watch", "--watch-interval", "0.5", "--restart-spread", "0", "--restart-grace", "5"]
+    watch = ["--watch", "--watch-interval", "0.5", "--restart-spread", "0", "--restart-grace", "5"]
     launched = subprocess.Popen(
         [
             sys.executable,
