@@ -37,6 +37,17 @@ def test_a_production_start_that_lost_its_secret_exits_78_naming_each_declared_n
     assert switched_off.returncode == 0, switched_off.stderr
 
 
+def test_a_line_of_a_multi_line_sample_value_is_not_a_declared_name_and_never_echoed(
+    cli: Cli, project: Path, tmp_path: Path
+) -> None:
+    body = "MIIBhunter2secret0x9f3c2a"  # a base64 line is also a valid name
+    write(project / ".env.example", f"CERT=-----BEGIN CERTIFICATE-----\n{body}\n-----END\nPORT\n")
+    result = cli("run", "--", *DUMP_ENV, env=aws_env(nothing_listening(), tmp_path))
+    assert result.returncode == 78
+    assert result.stderr.count("declared in .env.example but not set: CERT, PORT") == 1
+    assert body not in result.stdout + result.stderr
+
+
 def test_a_secrets_undeclared_keys_are_left_out_in_production_with_one_warning_and_files_are_not_filtered(
     cli: Cli, project: Path, tmp_path: Path, aws: str, create_secret: Create
 ) -> None:

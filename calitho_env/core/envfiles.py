@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import io
 import os
+import re
 import stat
 from collections import ChainMap
 from collections.abc import Mapping
@@ -106,6 +107,9 @@ def _merge(files: list[tuple[Path, str]], environ: Mapping[str, str]) -> EnvFile
     return EnvFileLayer(winners, tuple(path for path, _ in files), tuple(warnings))
 
 
+DECLARED_BARE = re.compile(r"[A-Z_][A-Z0-9_]*")  # what a bare line of an example must look like to declare
+
+
 def read_declared_names(path: Path, must_exist: bool) -> tuple[str, ...] | None:
     """The names an example file (.env.example) declares, `KEY=...` or a bare `KEY`, in order; None when
     it does not exist and need not. Its values are placeholders or samples: they are never read into anything."""
@@ -119,6 +123,8 @@ def read_declared_names(path: Path, must_exist: bool) -> tuple[str, ...] | None:
     for parsed in parse_stream(io.StringIO(text)):
         if parsed.error or parsed.key is None:
             continue  # a line python-dotenv cannot parse declares nothing
+        if parsed.value is None and not DECLARED_BARE.fullmatch(parsed.key):
+            continue  # a bare word that is no UPPER_CASE name may be a line of a multi-line value: never echoed
         if not is_valid_name(parsed.key):
             raise ConfigurationError(
                 f"{path}:{parsed.original.line}: not a variable name: {describe_unlike(parsed.key, VARIABLE_NAME)}",
