@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bench.aws_proxy import AwsProxy, Fault
 from tests.harness import SENTINEL, aws_env, base_env, write
 
@@ -172,6 +174,7 @@ def test_a_raised_error_keeps_no_frame_whose_locals_hold_a_value(
     assert result.stdout.split("\n")[:2] == ["MissingVariablesError 0", "ConfigurationError 0"], result.stderr
 
 
+@pytest.mark.serial
 def test_max_age_refreshes_and_a_failed_refresh_keeps_the_last_good_value(
     project: Path, tmp_path: Path, proxy: AwsProxy, create_secret: object, secretsmanager: Any
 ) -> None:

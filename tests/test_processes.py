@@ -46,6 +46,7 @@ def _child_of(pid: int) -> int:
     return int(children[0])
 
 
+@pytest.mark.serial
 @pytest.mark.skipif(shutil.which("unshare") is None or os.geteuid() != 0, reason="needs unshare and root")
 @pytest.mark.parametrize("stop", STOPS, ids=[s.name for s in STOPS])
 def test_as_pid_1_a_stop_signal_during_resolution_ends_it_with_128_plus_n_and_starts_nothing(

@@ -75,6 +75,7 @@ def rotate(secretsmanager: Any, value: str) -> None:
     secretsmanager.put_secret_value(SecretId="calitho-suite/app", SecretString=json.dumps({"TOKEN": value}))
 
 
+@pytest.mark.serial
 def test_a_rotation_restarts_the_child_with_the_new_value(
     project: Path, tmp_path: Path, proxy: AwsProxy, watched: Path, secretsmanager: Any
 ) -> None:
@@ -95,6 +96,7 @@ def test_a_rotation_restarts_the_child_with_the_new_value(
     assert SENTINEL not in err
 
 
+@pytest.mark.serial
 def test_while_nothing_changes_only_describe_secret_is_called_and_nothing_restarts(
     project: Path, tmp_path: Path, proxy: AwsProxy, watched: Path
 ) -> None:
@@ -110,6 +112,7 @@ def test_while_nothing_changes_only_describe_secret_is_called_and_nothing_restar
     assert len([line for line in lines(watched) if line.startswith("start")]) == 1
 
 
+@pytest.mark.serial
 @pytest.mark.parametrize("trouble", ["AWS down", "the new version is not JSON"])
 def test_trouble_leaves_the_child_running_untouched_with_a_warning(
     project: Path, tmp_path: Path, proxy: AwsProxy, watched: Path, secretsmanager: Any, trouble: str
@@ -124,10 +127,12 @@ def test_trouble_leaves_the_child_running_untouched_with_a_warning(
     time.sleep(2)
     _, err = stop(launched)
     assert len([line for line in lines(watched) if line.startswith("start")]) == 1
-    assert "watch_error" in err or "not restarting" in err or "could not ask for new versions" in err
+    said = "could not ask for new versions" if trouble == "AWS down" else "not restarting"
+    assert said in err
     assert SENTINEL not in err
 
 
+@pytest.mark.serial
 def test_a_child_that_ignores_sigterm_is_killed_after_the_grace(
     project: Path, tmp_path: Path, proxy: AwsProxy, watched: Path, secretsmanager: Any
 ) -> None:
@@ -171,6 +176,7 @@ def test_a_crashing_child_is_not_restarted_and_its_status_comes_back_unchanged(
     assert completed.returncode == expected
 
 
+@pytest.mark.serial
 @pytest.mark.skipif(shutil.which("unshare") is None or os.geteuid() != 0, reason="needs unshare and root")
 def test_as_pid_1_orphans_are_reaped(project: Path, tmp_path: Path) -> None:
     # The inner sh starts a subshell and exits at once: the subshell is orphaned, so its parent becomes
@@ -221,6 +227,7 @@ def test_npm_starts_node_whose_server_receives_sigterm(project: Path, tmp_path: 
     assert "node got SIGTERM" in out
 
 
+@pytest.mark.serial
 def test_in_development_a_change_to_an_env_file_restarts_the_child(project: Path, tmp_path: Path) -> None:
     write(tmp_path / "child.py", CHILD)
     write(project / ".env.development", "TOKEN=dev-one\n")
@@ -248,4 +255,5 @@ def test_an_interactive_child_gets_the_terminal_and_ctrl_c(project: Path, tmp_pa
     session.sendcontrol("c")  # so does Ctrl-C; the child dies of SIGINT, and calitho-env the same way
     session.expect(pexpect.EOF)
     session.close()
-    assert session.signalstatus == signal.SIGINT or session.exitstatus == 130
+    assert session.signalstatus == signal.SIGINT  # re-raised, not exit 130: the shell sees 128+2 either way
+    assert session.exitstatus is None
