@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from bench.aws_proxy import AwsProxy, Fault
-from tests.harness import SENTINEL, Create, aws_env, base_env, write
+from tests.harness import SENTINEL, Create, aws_env, base_env, pid_namespace, write
 
 LAUNCH = [sys.executable, "-m", "calitho_env"]
+AS_PID_1, NO_PID_NAMESPACE = pid_namespace()
 FAST = ["--watch", "--watch-interval", "0.2", "--restart-spread", "0", "--restart-grace", "2"]
 
 # A child that logs each start with its TOKEN's length (never the value) and its pid, and each SIGTERM.
@@ -177,38 +178,43 @@ def test_a_crashing_child_is_not_restarted_and_its_status_comes_back_unchanged(
 
 
 @pytest.mark.serial
-@pytest.mark.skipif(shutil.which("unshare") is None or os.geteuid() != 0, reason="needs unshare and root")
+@pytest.mark.skipif(not AS_PID_1, reason=NO_PID_NAMESPACE)
 def test_as_pid_1_orphans_are_reaped(project: Path, tmp_path: Path) -> None:
-    # The inner sh starts a subshell and exits at once: the subshell is orphaned, so its parent becomes
-    # PID 1 (calitho-env); it ends 0.2 s later and stays a zombie unless PID 1 reaps it.
-    orphaning = "sh -c '(sleep 0.2; exit 0) &'; exec sleep 4"
+    # The inner sh starts a subshell and exits at once: the subshell (sleep 0.7) is orphaned, so its parent
+    # becomes PID 1 (calitho-env); it ends 0.7 s later and stays a zombie unless PID 1 reaps it.
+    orphaning = "sh -c 'sleep 0.7 &'; exec sleep 5"
     unshare = subprocess.Popen(
-        ["unshare", "--pid", "--fork", *LAUNCH, "run", "--watch", "--", "sh", "-c", orphaning],
+        [*AS_PID_1, *LAUNCH, "run", "--watch", "--", "sh", "-c", orphaning],
         cwd=project, env=base_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
-        time.sleep(0.5)
-        launcher = int(Path(f"/proc/{unshare.pid}/task/{unshare.pid}/children").read_text().split()[0])
-        time.sleep(1.5)
-        zombies = [
-            pid
-            for pid in os.listdir("/proc")
-            if pid.isdigit()
-            and _status(pid).get("PPid") == str(launcher)
-            and _status(pid).get("State", "").startswith("Z")
-        ]
-        assert zombies == []
+        wait_for(lambda: bool(_children(unshare.pid)))
+        launcher = _children(unshare.pid)[0]
+        orphans: list[int] = []
+
+        def orphan_seen() -> bool:
+            orphans[:] = [pid for pid in _children(launcher) if _cmdline(pid) == ["sleep", "0.7"]]
+            return bool(orphans)
+
+        wait_for(orphan_seen, 5)  # the orphan existed, as a child of PID 1
+        wait_for(lambda: not Path(f"/proc/{orphans[0]}").exists(), 5)  # and was reaped: no zombie left
     finally:
         unshare.kill()
         unshare.wait()
 
 
-def _status(pid: str) -> dict[str, str]:
+def _children(pid: int) -> list[int]:
     try:
-        text = Path(f"/proc/{pid}/status").read_text()
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
-        return {}
-    return dict(line.split(":\t", 1) for line in text.splitlines() if ":\t" in line)
+        return []
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text().split("\0")[:-1]
+    except OSError:
+        return []
 
 
 @pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed")
