@@ -165,7 +165,9 @@ def test_check_reports_a_reference_to_a_key_the_secret_lacks(
 def two_regions(aws: str) -> None:
     """A secret and a parameter in each region, each value naming its region."""
     for region in (PRIMARY, REPLICA):
-        keys = {"region_name": region, "endpoint_url": aws, "aws_access_key_id": "t", "aws_secret_access_key": "t"}
+        keys: dict[str, Any] = {
+            "region_name": region, "endpoint_url": aws, "aws_access_key_id": "t", "aws_secret_access_key": "t"
+        }  # fmt: skip
         boto3.client("secretsmanager", **keys).create_secret(Name="app", SecretString=json.dumps({"TOKEN": region}))
         boto3.client("ssm", **keys).put_parameter(Name="/app/token", Value=region, Type="SecureString")
 
