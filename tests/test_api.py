@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bench.aws_proxy import AwsProxy, Fault
-from tests.harness import SENTINEL, aws_env, base_env, write
+from tests.harness import DUMP_ENV, SENTINEL, aws_env, base_env, launch, write
 
 SEED_ENV = (
     "AWS_SECRET_DATABASE=calitho-suite/database\nAWS_SECRET_NEXTAUTH=calitho-suite/nextauth\n"
@@ -33,11 +33,15 @@ def create_seed(proxy: AwsProxy, create_secret: object) -> None:
 def test_the_getters_return_the_same_values_as_run_in_development(project: Path, tmp_path: Path) -> None:
     write(project / ".env", SEED_ENV)
     code = (
-        "from calitho_env import *\n"
-        "print(get_database_url(), get_nextauth_secret(), get_redis_url(), sorted(get_all_secrets()))"
+        "import json\nfrom calitho_env import *\n"
+        "print(json.dumps([get_database_url(), get_nextauth_secret(), get_redis_url(), get_all_secrets()]))"
     )
-    result = python(code, project, base_env(tmp_path))
-    assert result.stdout.split(" ", 3)[:3] == ["postgres://dev", "dev", "redis://dev"]
+    database, nextauth, redis, every = json.loads(python(code, project, base_env(tmp_path)).stdout)
+    child = launch(["run", "--", *DUMP_ENV], base_env(tmp_path), project).child_env()
+    assert [database, nextauth, redis] == [child["DATABASE_URL"], child["NEXTAUTH_SECRET"], child["REDIS_URL"]]
+    assert [database, nextauth, redis] == ["postgres://dev", "dev", "redis://dev"]
+    assert every == {name: child[name] for name in every}  # every value as run gives it
+    assert set(every) == {line.split("=", 1)[0] for line in SEED_ENV.splitlines()}  # what the env files define
 
 
 def test_32_threads_at_once_make_one_fetch_per_secret_and_clearing_fetches_again(
