@@ -5,9 +5,18 @@ The CLI tests run a fresh interpreter, which never loads a mutant; these call th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
 import pytest
 
-from calitho_env.core.bindings import is_protected
+from calitho_env.core.bindings import FallbackSource, is_protected
+from calitho_env.core.fetched import FetchedSecret, FetchFailure, FetchResult
+from calitho_env.core.resolution import Resolution, resolve, stands_in_for
+from calitho_env.core.secret_requests import SecretRequest
+from calitho_env.core.settings import build_settings
+from calitho_env.errors import MissingVariablesError, SecretUnavailableError
 from tests.test_protected_names_contract import PROMISED
 
 NOT_PROTECTED = ["DATABASE_URL", "PATH_INFO", "HOMEPAGE", "MY_LD_PRELOAD", "LD", "AWS_ENDPOINT", "NODE_ENV", "proxy"]
@@ -77,3 +86,186 @@ def test_a_secret_source_names_service_id_version_and_replica() -> None:
     assert str(SecretSource("/p/x", "3", "ssm")) == "ssm:/p/x@3"
     assert SecretSource("/p/x", "3", "ssm").short() == "ssm:/p/x@3"
     assert str(SecretSource("app/db", "v1", replica_region="us-east-2")) == "aws:app/db@v1 (replica us-east-2)"
+
+
+# --- resolution: which value the child gets ----------------------------------------------------
+
+ARN = "arn:aws:secretsmanager:us-west-1:123456789012:secret:app/ref-AbCdEf"
+
+
+class Fetch:
+    """Answers each secret id from `answers` (a SecretString), or fails it when absent; records the timeout."""
+
+    def __init__(self, answers: dict[str, str]) -> None:
+        self.answers = answers
+        self.timeouts: list[float] = []
+
+    def __call__(self, requests: Sequence[SecretRequest], timeout: float) -> list[FetchResult]:
+        self.timeouts.append(timeout)
+        return [
+            FetchResult(r, FetchedSecret(r.secret_id, "v1", self.answers[r.secret_id]), 1.0)
+            if r.secret_id in self.answers
+            else FetchResult(r, FetchFailure("AccessDeniedException", "denied"), 1.0)
+            for r in requests
+        ]
+
+
+def production(tmp_path: Path, env_file: str, answers: dict[str, str], **options: Any) -> tuple[Resolution, Fetch]:
+    (tmp_path / ".env").write_text(env_file, encoding="utf-8")
+    process = options.pop("process", {})
+    fetch = Fetch(answers)
+    settings = build_settings(process, mode="production", directory=tmp_path, **options)
+    return resolve(settings, process, fetch=fetch), fetch
+
+
+def test_the_fetch_gets_the_timeout_of_the_settings(tmp_path: Path) -> None:
+    _, fetch = production(tmp_path, "AWS_SECRET_A=app/a\n", {"app/a": "{}"}, timeout=7.5)
+    assert fetch.timeouts == [7.5]
+
+
+def test_a_failed_mapping_does_not_stop_the_mappings_after_it(tmp_path: Path) -> None:
+    resolution, _ = production(tmp_path, "AWS_SECRET_A=app/a\nAWS_SECRET_B=app/b\n", {"app/b": '{"B": "b"}'})
+    assert resolution.environment()["B"] == "b"
+
+
+def test_a_refused_key_does_not_stop_the_keys_after_it_and_allow_key_accepts_it(tmp_path: Path) -> None:
+    answers = {"app/a": '{"LD_PRELOAD": "x.so", "AFTER": "a"}'}
+    resolution, _ = production(tmp_path, "AWS_SECRET_A=app/a\n", answers)
+    assert "LD_PRELOAD" not in resolution.variables
+    assert resolution.environment()["AFTER"] == "a"
+    (refusal,) = [n for n in resolution.notices if n.event == "secret_key_refused"]
+    assert refusal.fields == {
+        "variable": "LD_PRELOAD",
+        "secret_id": "app/a",
+        "hint": "--allow-key LD_PRELOAD accepts it on purpose",
+    }
+    assert "secret app/a may not set LD_PRELOAD" in refusal.message
+    allowed, _ = production(tmp_path, "AWS_SECRET_A=app/a\n", answers, allowed_keys=["LD_PRELOAD"])
+    assert allowed.environment()["LD_PRELOAD"] == "x.so"
+
+
+def test_every_binding_carries_its_own_name_and_source(tmp_path: Path) -> None:
+    env_file = f"AWS_SECRET_A=app/a\nREF={ARN}:REF\nPLAIN=p\n"
+    resolution, _ = production(tmp_path, env_file, {"app/a": '{"A": "a"}', ARN: '{"REF": "r"}'})
+    assert all(binding.name == name for name, binding in resolution.variables.items())
+    assert str(resolution.variables["A"].source) == "aws:app/a@v1"
+    assert str(resolution.variables["REF"].source) == f"aws:{ARN}@v1"
+
+
+def test_every_reference_is_resolved_not_only_the_first(tmp_path: Path) -> None:
+    env_file = f"FIRST={ARN}:FIRST\nSECOND={ARN}:SECOND\nTHIRD={ARN}:THIRD\n"
+    resolution, _ = production(tmp_path, env_file, {ARN: '{"FIRST": "1", "SECOND": "2", "THIRD": "3"}'})
+    assert {n: resolution.environment()[n] for n in ("FIRST", "SECOND", "THIRD")} == {
+        "FIRST": "1",
+        "SECOND": "2",
+        "THIRD": "3",
+    }
+
+
+def test_a_reference_to_a_protected_name_is_refused_and_after_it_the_others_resolve(tmp_path: Path) -> None:
+    env_file = f"NODE_OPTIONS={ARN}:NODE_OPTIONS\nZ_LAST={ARN}:Z_LAST\n"
+    answers = {ARN: '{"NODE_OPTIONS": "--require /tmp/x.js", "Z_LAST": "z"}'}
+    resolution, _ = production(tmp_path, env_file, answers)
+    assert "NODE_OPTIONS" not in resolution.variables
+    assert resolution.environment()["Z_LAST"] == "z"
+    (refusal,) = [n for n in resolution.notices if n.event == "secret_key_refused"]
+    assert (refusal.fields["variable"], refusal.fields["secret_id"]) == ("NODE_OPTIONS", ARN)
+    allowed, _ = production(tmp_path, env_file, answers, allowed_keys=["NODE_OPTIONS"])
+    assert allowed.environment()["NODE_OPTIONS"] == "--require /tmp/x.js"
+
+
+def test_a_key_a_mapped_secret_set_is_not_replaced_by_a_stand_in_for_another_that_failed(tmp_path: Path) -> None:
+    resolution, _ = production(
+        tmp_path, "AWS_SECRET_A=app/a\nAWS_SECRET_B=app/b\nX=file\n", {"app/a": '{"X": "secret"}'}
+    )
+    assert (resolution.environment()["X"], str(resolution.variables["X"].source)) == ("secret", "aws:app/a@v1")
+
+
+def test_a_mapped_key_wins_over_an_env_file_reference_of_the_same_name(tmp_path: Path) -> None:
+    # The mapped secret replaces the file's reference value below, so no reference stands any more.
+    env_file = f"AWS_SECRET_A=app/a\nX={ARN}:X\n"
+    resolution, _ = production(tmp_path, env_file, {"app/a": '{"X": "mapped"}', ARN: '{"X": "referenced"}'})
+    assert resolution.environment()["X"] == "mapped"
+
+
+@pytest.mark.parametrize("fallback", ["all", "environment"])
+def test_launcher_settings_never_stand_in_for_a_failed_mapping(tmp_path: Path, fallback: str) -> None:
+    env_file = (
+        "AWS_SECRET_A=app/a\nAWS_SECRET_OFF=\nAWS_REGION=us-west-1\nCALITHO_ENV_REQUIRE=\nNODE_ENV=production\n"
+        f"REF={ARN}:REF\nDATABASE_URL=postgres://file\n"
+    )
+    resolution, _ = production(tmp_path, env_file, {ARN: '{"REF": "r"}'}, fallback=fallback)
+    for name in ("AWS_SECRET_OFF", "AWS_REGION", "CALITHO_ENV_REQUIRE", "NODE_ENV"):
+        assert str(resolution.variables[name].source).startswith("file:"), name  # kept as they are, never withheld
+    assert str(resolution.variables["REF"].source) == f"aws:{ARN}@v1"
+    summary = next(n for n in resolution.notices if n.event == "fallback_in_use")
+    stand_in = f"fallback:file:{tmp_path / '.env'}:7" if fallback == "all" else None
+    assert summary.fields["variables"] == {"DATABASE_URL": stand_in}
+    assert summary.message.startswith("1 variable(s) running on fallback values: DATABASE_URL ")
+    if fallback == "environment":
+        assert "env files may not stand in (--fallback environment)" in summary.message
+
+
+def test_a_stand_in_names_the_failed_secrets_and_its_own_source(tmp_path: Path) -> None:
+    resolution, _ = production(tmp_path, "AWS_SECRET_A=app/a\nAWS_SECRET_B=app/b\nX=file\n", {}, process={"Y": "p"})
+    x = resolution.variables["X"]
+    assert isinstance(x.source, FallbackSource)
+    assert (x.source.secret_id, str(x.source.underlying)) == ("app/a, app/b", f"file:{tmp_path / '.env'}:3")
+    assert stands_in_for(x, SecretRequest("app/b"))
+    assert not stands_in_for(x, SecretRequest("app/c"))
+    assert not stands_in_for(resolution.variables["Y"], SecretRequest("app/a"))
+
+
+def test_a_failed_references_stand_in_names_its_secret(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("REF=plain\n", encoding="utf-8")
+    process = {"REF": f"{ARN}:REF"}
+    settings = build_settings(process, mode="production", directory=tmp_path)
+    resolution = resolve(settings, process, fetch=Fetch({}))
+    ref = resolution.variables["REF"]
+    assert ref.name == "REF"
+    assert stands_in_for(ref, SecretRequest(ARN, region="us-west-1"))
+
+
+def test_no_failover_notice_without_a_failover(tmp_path: Path) -> None:
+    resolution, _ = production(tmp_path, "AWS_SECRET_A=app/a\nAWS_SECRET_B=app/b\n", {"app/a": "{}"})
+    assert [n for n in resolution.notices if n.event == "region_failover"] == []
+
+
+def test_a_production_resolution_keeps_the_env_files_warnings(tmp_path: Path) -> None:
+    resolution, _ = production(tmp_path, "AWS_SECRET_A=app/a\nnot a line\n", {"app/a": "{}"})
+    assert "env_file_unparsable" in [n.event for n in resolution.notices]
+
+
+def test_what_print_shows_is_what_files_mappings_and_references_define(tmp_path: Path) -> None:
+    env_file = f"AWS_SECRET_A=app/a\nAWS_SECRET_B=app/b\nREF={ARN}:REF\nPLAIN=p\n"
+    resolution, _ = production(tmp_path, env_file, {"app/a": '{"A": "a"}'}, process={"OTHER": "o"})
+    assert set(resolution.injected) == {"AWS_SECRET_A", "AWS_SECRET_B", "PLAIN", "A"}  # REF failed: unset
+    assert resolution.files_read == (tmp_path / ".env",)
+    assert [m.variable for m in resolution.mappings] == ["AWS_SECRET_A", "AWS_SECRET_B"]
+    assert [r.variable for r in resolution.references] == ["REF"]
+    assert len(resolution.fetches) == 3
+    assert resolution.mode.mode.value == "production"
+
+
+@pytest.mark.parametrize(("process", "missing"), [({}, ["NEED"]), ({"NEED": ""}, ["NEED"]), ({"NEED": "x"}, [])])
+def test_a_required_variable_must_be_set_and_not_empty(
+    tmp_path: Path, process: dict[str, str], missing: list[str]
+) -> None:
+    settings = build_settings(process, mode="development", directory=tmp_path, required=["NEED"])
+    if not missing:
+        assert resolve(settings, process).environment()["NEED"] == "x"
+        return
+    with pytest.raises(MissingVariablesError) as raised:
+        resolve(settings, process)
+    assert "NEED" in raised.value.message
+    assert raised.value.exit_code == 78
+
+
+def test_with_fallback_off_the_error_names_every_failed_secret_and_the_switch(tmp_path: Path) -> None:
+    with pytest.raises(SecretUnavailableError) as raised:
+        production(tmp_path, "AWS_SECRET_A=app/a\nAWS_SECRET_B=app/b\n", {}, no_fallback=True)
+    message = raised.value.message
+    failed = "secret app/{} could not be fetched (AccessDeniedException)"
+    assert message == f"{failed.format('a')}; {failed.format('b')}"
+    assert raised.value.hint is not None
+    assert raised.value.hint.endswith(" (fallback is off: --fallback none / --no-fallback)")
