@@ -189,6 +189,7 @@ def test_spread_draws_from_the_whole_range_and_never_beyond_it() -> None:
     assert min(draws) < 1
     assert max(draws) > 9
     assert spread(0) == 0
+    assert max(spread(0.5) for _ in range(200)) > 0.25  # a spread under a second is a spread too
     polls = [jittered(100) for _ in range(2000)]
     assert all(90 <= p <= 110 for p in polls)
     assert min(polls) < 92
