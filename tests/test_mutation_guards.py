@@ -269,3 +269,83 @@ def test_with_fallback_off_the_error_names_every_failed_secret_and_the_switch(tm
     assert message == f"{failed.format('a')}; {failed.format('b')}"
     assert raised.value.hint is not None
     assert raised.value.hint.endswith(" (fallback is off: --fallback none / --no-fallback)")
+
+
+# --- what is a mapping, a reference, and what a fetched secret gives -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "mapping"),
+    [
+        ("AWS_SECRET_DATABASE", True),
+        ("AWS_SSM_PATH_APP", True),
+        ("AWS_SECRET_ACCESS_KEY", False),
+        ("AWS_SECRET_ACCESS_KEY_OLD", False),
+        ("AWS_SECRET_KEY", False),
+        ("DATABASE_URL", False),
+    ],
+)
+def test_which_names_are_mappings(name: str, mapping: bool) -> None:
+    from calitho_env.core.secret_requests import is_mapping_name
+
+    assert is_mapping_name(name) is mapping
+
+
+@pytest.mark.parametrize(
+    ("value", "reference"),
+    [
+        ("arn:aws:secretsmanager:us-west-1:123456789012:secret:app", True),
+        ("arn:aws:ssm:us-west-1:123456789012:parameter/app/db", True),
+        ("arn:aws-cn:secretsmanager:cn-north-1:123456789012:secret:app", True),
+        ("arn:aws:s3:::bucket/key", False),
+        ("arn:aws:iam::123456789012:role/secretsmanager", False),
+        ("arn:aws:sqs:us-west-1:123456789012:secretsmanager", False),
+        ("postgres://arn:aws:secretsmanager@db", False),
+    ],
+)
+def test_which_values_are_references(value: str, reference: bool) -> None:
+    from calitho_env.core.secret_requests import is_reference
+
+    assert is_reference(value) is reference
+
+
+@pytest.mark.parametrize(
+    ("name", "may"), [("TOKEN", True), ("DB_SECRET_ARN", False), ("AWS_SECRET_DB", False), ("ARN_OF_DB", True)]
+)
+def test_a_name_ending_in_arn_or_a_mapping_is_never_a_reference(name: str, may: bool) -> None:
+    from calitho_env.core.secret_requests import may_be_reference
+
+    assert may_be_reference(name) is may
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"), [("not json", "not JSON"), ("[1]", "a JSON array"), ('"s"', "a JSON string")]
+)
+def test_a_mapped_secret_that_is_no_json_object_is_a_configuration_error_saying_what_it_is(
+    text: str, kind: str
+) -> None:
+    from calitho_env.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError) as raised:
+        FetchedSecret("app/a", "v1", text).variables()
+    assert raised.value.message == f"secret app/a is {kind}, not a JSON object"
+
+
+def test_a_mapped_secret_gives_every_key_but_nulls_in_json_text() -> None:
+    secret = FetchedSecret("app/a", "v1", '{"S": "x", "N": 1.50, "B": true, "NULL": null, "O": {"k": [1, 2]}}')
+    assert secret.variables() == {"S": "x", "N": "1.50", "B": "true", "O": '{"k":[1,2]}'}
+
+
+def test_a_reference_gives_the_whole_string_or_one_key() -> None:
+    from calitho_env.errors import ConfigurationError
+
+    secret = FetchedSecret("app/a", "v1", '{"K": "v", "NULL": null}')
+    assert secret.referenced_value(None, "WHOLE") == '{"K": "v", "NULL": null}'
+    assert secret.referenced_value("K", "ONE") == "v"
+    for missing in ("MISSING", "NULL"):
+        with pytest.raises(ConfigurationError) as raised:
+            secret.referenced_value(missing, "X")
+        assert raised.value.message == f"X (reference to app/a): the secret has no key {missing!r}"
+    with pytest.raises(ConfigurationError) as raised:
+        FetchedSecret("app/a", "v1", "plain").referenced_value("K", "X")
+    assert "not a JSON object" in raised.value.message
