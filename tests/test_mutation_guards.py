@@ -349,3 +349,46 @@ def test_a_reference_gives_the_whole_string_or_one_key() -> None:
     with pytest.raises(ConfigurationError) as raised:
         FetchedSecret("app/a", "v1", "plain").referenced_value("K", "X")
     assert "not a JSON object" in raised.value.message
+
+
+# --- print: masking and what docker cannot carry -------------------------------------------------
+
+
+def test_a_masked_value_is_stars_and_an_empty_one_stays_empty() -> None:
+    from calitho_env.core.formats import MASK, masked
+
+    assert (masked("hunter2"), masked("")) == (MASK, "")
+    assert MASK == "********"
+
+
+def test_the_table_masks_values_but_shows_a_mappings_secret_id_unless_mask() -> None:
+    from calitho_env.core.bindings import PROCESS, Binding, FileSource
+    from calitho_env.core.formats import render
+
+    bindings = [
+        Binding("AWS_SECRET_DB", "app/db", FileSource(".env", 1)),
+        Binding("TOKEN", "hunter2", PROCESS),
+        Binding("EMPTY", "", PROCESS),
+    ]
+    rows = [line.split() for line in render(bindings, "table", mask=False).splitlines()]
+    assert rows == [
+        ["NAME", "SOURCE", "VALUE"],
+        ["AWS_SECRET_DB", "file:.env:1", "app/db"],
+        ["TOKEN", "process", "********"],
+        ["EMPTY", "process"],
+    ]
+    assert "app/db" not in render(bindings, "table", mask=True)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"), [("a\nb", "a line break"), ("a\rb", "a line break"), ("a\udcffb", "bytes that are not UTF-8")]
+)
+def test_docker_refuses_what_its_env_file_cannot_carry_naming_the_variable_only(value: str, reason: str) -> None:
+    from calitho_env.core.formats import docker_value
+    from calitho_env.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError) as raised:
+        docker_value("KEY", value)
+    assert raised.value.message == f"the value of KEY holds {reason}, which docker and kubectl env files cannot carry"
+    assert raised.value.hint == "use --format json (e.g. kubectl create secret generic --from-file) for this variable"
+    assert docker_value("KEY", "a b='c'#d") == "a b='c'#d"
