@@ -67,6 +67,7 @@ def test_a_nul_in_a_value_names_the_variable_not_the_value() -> None:
         ("1ABC", "it starts with a digit"),
         ("A B", "it contains U+0020"),
         ("NAME-1", "it contains '-'"),
+        ("A-B/C", "it contains '-' and '/'"),
         ("caf\u00e9", "it contains U+00E9"),
         ("ABCDEFGH", "8 characters"),
     ],
@@ -83,6 +84,7 @@ def test_a_secret_source_names_service_id_version_and_replica() -> None:
     assert str(SecretSource("app/db", "0123456789abcdef")) == "aws:app/db@0123456789abcdef"
     assert SecretSource("app/db", "0123456789abcdef").short() == "aws:app/db@01234567"
     assert str(SecretSource("app/db", None)) == "aws:app/db"
+    assert SecretSource("app/db", None).short() == "aws:app/db"
     assert str(SecretSource("/p/x", "3", "ssm")) == "ssm:/p/x@3"
     assert SecretSource("/p/x", "3", "ssm").short() == "ssm:/p/x@3"
     assert str(SecretSource("app/db", "v1", replica_region="us-east-2")) == "aws:app/db@v1 (replica us-east-2)"
