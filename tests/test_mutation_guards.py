@@ -394,3 +394,70 @@ def test_docker_refuses_what_its_env_file_cannot_carry_naming_the_variable_only(
     assert raised.value.message == f"the value of KEY holds {reason}, which docker and kubectl env files cannot carry"
     assert raised.value.hint == "use --format json (e.g. kubectl create secret generic --from-file) for this variable"
     assert docker_value("KEY", "a b='c'#d") == "a b='c'#d"
+
+
+# --- more survivors of make mutate, killed --------------------------------------------------------
+
+
+@pytest.mark.parametrize("no_references", [True, False])
+def test_no_references_passes_an_arn_as_it_is_and_fetches_nothing(tmp_path: Path, no_references: bool) -> None:
+    resolution, fetch = production(tmp_path, f"REF={ARN}:REF\n", {ARN: '{"REF": "r"}'}, no_references=no_references)
+    assert resolution.environment()["REF"] == (f"{ARN}:REF" if no_references else "r")
+    assert (fetch.timeouts == []) is no_references
+    assert (resolution.references == ()) is no_references
+
+
+def test_outside_production_a_reference_is_not_even_looked_for(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(f"REF={ARN}:REF\n", encoding="utf-8")
+    resolution = resolve(build_settings({}, mode="development", directory=tmp_path), {})
+    assert (resolution.references, resolution.fetches) == ((), ())
+    assert resolution.files_missing == tuple(
+        tmp_path / name for name in (".env.development.local", ".env.local", ".env.development")
+    )
+
+
+def test_a_reference_after_one_a_mapped_key_replaced_still_resolves(tmp_path: Path) -> None:
+    env_file = f"AWS_SECRET_A=app/a\nA_FIRST={ARN}:X\nZ_LAST={ARN}:Z_LAST\n"
+    resolution, _ = production(tmp_path, env_file, {"app/a": '{"A_FIRST": "mapped"}', ARN: '{"Z_LAST": "z"}'})
+    assert (resolution.environment()["A_FIRST"], resolution.environment()["Z_LAST"]) == ("mapped", "z")
+
+
+def test_a_process_value_standing_in_says_it_comes_from_the_process(tmp_path: Path) -> None:
+    resolution, _ = production(tmp_path, "AWS_SECRET_A=app/a\nAWS_SECRET_B=app/b\nY=file\n", {}, process={"Y": "p"})
+    y = resolution.variables["Y"]
+    assert (y.value, str(y.source)) == ("p", "fallback:process")
+    assert stands_in_for(y, SecretRequest("app/a"))
+    assert stands_in_for(y, SecretRequest("app/b"))
+    assert all(binding.name == name for name, binding in resolution.variables.items())
+
+
+def test_a_failover_is_one_warning_for_the_secret_that_was_read_in_the_replica(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("AWS_SECRET_A=app/a\nAWS_SECRET_B=app/b\n", encoding="utf-8")
+
+    def fetch(requests: Sequence[SecretRequest], timeout: float) -> list[FetchResult]:
+        failovers = (("us-west-1", "InternalServiceError"),)
+        read = FetchResult(requests[0], FetchedSecret("app/a", "v1", "{}"), 1.0, failovers, "us-east-2")
+        failed = FetchResult(requests[1], FetchFailure("InternalServiceError", "down"), 1.0, failovers, "us-east-2")
+        return [read, failed]
+
+    resolution = resolve(build_settings({}, mode="production", directory=tmp_path), {}, fetch=fetch)
+    (failover,) = [n for n in resolution.notices if n.event == "region_failover"]
+    assert failover.fields == {"secret_id": "app/a", "failed_regions": ["us-west-1"], "region": "us-east-2"}
+
+
+def test_with_fallback_all_an_unset_reference_does_not_blame_fallback_environment(tmp_path: Path) -> None:
+    resolution, _ = production(tmp_path, f"REF={ARN}:REF\n", {})
+    summary = next(n for n in resolution.notices if n.event == "fallback_in_use")
+    assert summary.message == "1 variable(s) running on fallback values: REF unset"
+
+
+def test_used_by_lists_each_secret_once_with_the_variables_that_ask_for_it(tmp_path: Path) -> None:
+    from calitho_env.core.resolution import read_configuration
+
+    (tmp_path / ".env").write_text(f"AWS_SECRET_A=app/a\nONE={ARN}:ONE\nTWO={ARN}:TWO\n", encoding="utf-8")
+    settings = build_settings({}, mode="production", directory=tmp_path)
+    used_by = read_configuration(settings, {}).used_by()
+    assert {request.secret_id: names for request, names in used_by.items()} == {
+        "app/a": ["AWS_SECRET_A"],
+        ARN: ["ONE", "TWO"],
+    }
