@@ -7,7 +7,7 @@ NODE_DOTENV := build/node/node_modules/dotenv/package.json
 NEXTJS := build/nextjs
 NEXTJS_APP := tests/nextjs_app/next.config.js tests/nextjs_app/app/database-url/route.js
 
-.PHONY: install demo test check bench clean nextjs
+.PHONY: install demo test check bench clean nextjs mutate
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,5 +49,12 @@ check: install
 bench: install
 	$(BIN)/python -m bench
 
+# Mutation testing of the safety core ([tool.mutmut] in pyproject.toml; docs/testing.md). One module at a
+# time, so a stop loses little; mutmut remembers finished mutants in mutants/ and resumes.
+MUTATED := bindings resolution secret_requests fetched formats watching supervision
+mutate: install
+	for module in $(MUTATED); do $(BIN)/mutmut run --max-children 2 "calitho_env.core.$$module.*" || exit 1; done
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis mutants

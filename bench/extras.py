@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -60,7 +61,8 @@ def failover(launcher: list[str], endpoint: str, folder: Path, latency: float, r
     samples = {name: Samples() for name in proxies}
     try:
         for _ in range(repetitions):
-            for name, proxy in proxies.items():
+            for name in random.sample(list(proxies), len(proxies)):  # a new random order each round, as in make bench
+                proxy = proxies[name]
                 samples[name].seconds.append(launch([*command, "true"], environment(folder, proxy, **mappings), folder))
     finally:
         for proxy in proxies.values():
@@ -112,8 +114,8 @@ def parameters(launcher: list[str], endpoint: str, folder: Path, latency: float,
             )
             calls[name] = dict(proxy.calls)
         for _ in range(repetitions):
-            for name, references in variants.items():
-                env = environment(folder, proxy, **references)
+            for name in random.sample(list(variants), len(variants)):  # a new random order each round
+                env = environment(folder, proxy, **variants[name])
                 samples[name].seconds.append(launch([*launcher, "run", "--", "true"], env, folder))
     finally:
         proxy.close()

@@ -111,3 +111,23 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def pid_namespace() -> tuple[list[str], str]:
+    """The command prefix that runs a program as PID 1 of a new PID namespace, or [] and why not.
+
+    Root uses `unshare --pid --fork`; anyone else a user namespace mapped to root, where the kernel allows it.
+    """
+    import shutil
+
+    if shutil.which("unshare") is None:
+        return [], "unshare is not installed"
+    prefix = (
+        ["unshare", "--pid", "--fork"]
+        if os.geteuid() == 0
+        else ["unshare", "--user", "--map-root-user", "--pid", "--fork"]
+    )
+    probe = subprocess.run([*prefix, "true"], capture_output=True, text=True, check=False)
+    if probe.returncode != 0:
+        return [], f"the kernel refuses a PID namespace here: {probe.stderr.strip()[:100]}"
+    return prefix, ""

@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bench.aws_proxy import AwsProxy, Fault
-from tests.harness import SENTINEL, aws_env, base_env, write
+from tests.harness import DUMP_ENV, SENTINEL, aws_env, base_env, launch, write
 
 SEED_ENV = (
     "AWS_SECRET_DATABASE=calitho-suite/database\nAWS_SECRET_NEXTAUTH=calitho-suite/nextauth\n"
@@ -31,11 +33,15 @@ def create_seed(proxy: AwsProxy, create_secret: object) -> None:
 def test_the_getters_return_the_same_values_as_run_in_development(project: Path, tmp_path: Path) -> None:
     write(project / ".env", SEED_ENV)
     code = (
-        "from calitho_env import *\n"
-        "print(get_database_url(), get_nextauth_secret(), get_redis_url(), sorted(get_all_secrets()))"
+        "import json\nfrom calitho_env import *\n"
+        "print(json.dumps([get_database_url(), get_nextauth_secret(), get_redis_url(), get_all_secrets()]))"
     )
-    result = python(code, project, base_env(tmp_path))
-    assert result.stdout.split(" ", 3)[:3] == ["postgres://dev", "dev", "redis://dev"]
+    database, nextauth, redis, every = json.loads(python(code, project, base_env(tmp_path)).stdout)
+    child = launch(["run", "--", *DUMP_ENV], base_env(tmp_path), project).child_env()
+    assert [database, nextauth, redis] == [child["DATABASE_URL"], child["NEXTAUTH_SECRET"], child["REDIS_URL"]]
+    assert [database, nextauth, redis] == ["postgres://dev", "dev", "redis://dev"]
+    assert every == {name: child[name] for name in every}  # every value as run gives it
+    assert set(every) == {line.split("=", 1)[0] for line in SEED_ENV.splitlines()}  # what the env files define
 
 
 def test_32_threads_at_once_make_one_fetch_per_secret_and_clearing_fetches_again(
@@ -172,6 +178,7 @@ def test_a_raised_error_keeps_no_frame_whose_locals_hold_a_value(
     assert result.stdout.split("\n")[:2] == ["MissingVariablesError 0", "ConfigurationError 0"], result.stderr
 
 
+@pytest.mark.serial
 def test_max_age_refreshes_and_a_failed_refresh_keeps_the_last_good_value(
     project: Path, tmp_path: Path, proxy: AwsProxy, create_secret: object, secretsmanager: Any
 ) -> None:

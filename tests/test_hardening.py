@@ -213,6 +213,7 @@ def test_two_setups_creating_one_secret_at_once_the_loser_says_so(
 # --- deadlines ----------------------------------------------------------------------------
 
 
+@pytest.mark.serial
 @pytest.mark.parametrize("command", [["rotate", "calitho-suite/app", "A", "--generate"], ["setup", "--yes"]])
 @pytest.mark.parametrize("fault", ["blackhole", "stall"])
 def test_setup_and_rotate_live_within_the_timeout(
@@ -237,6 +238,7 @@ def test_setup_and_rotate_live_within_the_timeout(
 # --- hints that name the failing part -------------------------------------------------------
 
 
+@pytest.mark.serial
 def test_an_unreachable_sts_is_a_note_with_an_sts_hint_not_a_problem(
     cli: Cli, project: Path, tmp_path: Path, aws: str, create_secret: Create
 ) -> None:
@@ -278,6 +280,7 @@ def test_endpoint_overrides_are_shown_and_plain_http_to_another_machine_is_a_war
 # --- bounded input ------------------------------------------------------------------------
 
 
+@pytest.mark.serial
 @pytest.mark.parametrize("how", ["--env-file /dev/zero", ".env.local -> /dev/zero", "a FIFO as .env"])
 def test_only_regular_files_are_read_and_nothing_blocks(cli: Cli, project: Path, tmp_path: Path, how: str) -> None:
     args: list[str] = []
@@ -301,6 +304,7 @@ def test_an_env_file_over_16_mib_exits_78(cli: Cli, project: Path, tmp_path: Pat
     assert ".env is over 16 MiB" in result.stderr
 
 
+@pytest.mark.serial
 def test_doubling_interpolations_stop_at_1_mib_naming_the_variable(cli: Cli, project: Path, tmp_path: Path) -> None:
     lines = [f"A0={SENTINEL}"] + [f"A{i}=${{A{i - 1}}}${{A{i - 1}}}" for i in range(1, 41)]
     write(project / ".env", "\n".join(lines) + "\n")
@@ -361,6 +365,7 @@ def test_no_format_emits_a_hostile_name_value_or_source_unsafely(bindings: dict[
         assert dict(dotenv_values(stream=io.StringIO(dotenv), interpolate=False)) == bindings
 
 
+@pytest.mark.serial
 def test_setup_never_blocks_on_a_fifo_where_it_would_edit(cli: Cli, project: Path, tmp_path: Path, aws: str) -> None:
     write(project / ".env", SETUP_ENV)
     os.mkfifo(project / ".env.development")

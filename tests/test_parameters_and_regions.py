@@ -226,6 +226,7 @@ def test_failures_that_are_not_regional_do_not_fail_over(
     assert proxy.regions[REPLICA] == 0
 
 
+@pytest.mark.serial
 def test_a_stalled_primary_costs_a_short_first_try_within_the_deadline(
     cli: Cli, project: Path, tmp_path: Path, proxy: AwsProxy, replicated: None
 ) -> None:

@@ -205,7 +205,7 @@ def test_json_is_exact_utf8(cli: Cli, project: Path, tmp_path: Path) -> None:
     assert json.loads(result.stdout) == {"U": 'ünï\n"q"'}
 
 
-@pytest.mark.parametrize("format_name", ["dotenv", "json", "shell", "table"])
+@pytest.mark.parametrize("format_name", ["dotenv", "json", "shell", "docker", "table"])
 def test_mask_hides_values_in_every_format(cli: Cli, project: Path, tmp_path: Path, format_name: str) -> None:
     write(project / ".env", "SECRET=hunter2-value\nEMPTY=\n")
     result = cli("print", "--mask", "--format", format_name, env=base_env(tmp_path))

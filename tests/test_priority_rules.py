@@ -46,23 +46,28 @@ def resolved(
     process: dict[str, str],
     preserve_env: bool = False,
     no_fallback: bool = False,
+    fallback: str = "all",
 ) -> tuple[Resolution, FakeFetch]:
     (tmp_path / ".env").write_text(ENV_FILE, encoding="utf-8")
     fetch = FakeFetch(available)
     settings = build_settings(
-        process, mode=mode, directory=tmp_path, preserve_env=preserve_env, no_fallback=no_fallback
+        process, mode=mode, directory=tmp_path, preserve_env=preserve_env, no_fallback=no_fallback, fallback=fallback
     )
     return resolve(settings, process, fetch=fetch), fetch
 
 
-def expected(mode: str, preserve_env: bool, available: bool, in_process: bool, variable: str) -> tuple[str, str]:
+def expected(
+    mode: str, preserve_env: bool, available: bool, in_process: bool, variable: str, fallback: str = "all"
+) -> tuple[str, str]:
     """(value, source kind) the rules give; kind "unset" when the child does not get the variable."""
     production = mode == "production"
     if variable == "MAPPED":
         if production and available and not (preserve_env and in_process):
             return "secret", "aws"
         if production and not available and not (preserve_env and in_process):
-            return ("process", "fallback") if in_process else ("file", "fallback")  # standing in for the secret
+            if in_process:
+                return "process", "fallback"  # standing in for the secret
+            return ("file", "fallback") if fallback == "all" else ("", "unset")  # environment: files may not
         return ("process", "process") if in_process else ("file", "file")
     if in_process:  # a plain value in the environment replaces the file's reference before anything is fetched
         # ... and may stand in for a key of the mapped secret that failed (its keys are unknown)
@@ -77,12 +82,13 @@ ROWS = list(itertools.product(["development", "test", "production"], [False, Tru
 
 @pytest.mark.parametrize(("mode", "preserve_env", "available", "in_process"), ROWS)
 @pytest.mark.parametrize("variable", ["MAPPED", "REFERENCED"])
+@pytest.mark.parametrize("fallback", ["all", "environment"])
 def test_the_priority_table(
-    tmp_path: Path, mode: str, preserve_env: bool, available: bool, in_process: bool, variable: str
+    tmp_path: Path, mode: str, preserve_env: bool, available: bool, in_process: bool, variable: str, fallback: str
 ) -> None:
     process = {variable: "process"} if in_process else {}
-    resolution, fetch = resolved(tmp_path, mode, available, process, preserve_env=preserve_env)
-    value, kind = expected(mode, preserve_env, available, in_process, variable)
+    resolution, fetch = resolved(tmp_path, mode, available, process, preserve_env=preserve_env, fallback=fallback)
+    value, kind = expected(mode, preserve_env, available, in_process, variable, fallback)
     binding = resolution.variables.get(variable)
     if kind == "unset":
         assert binding is None
@@ -136,3 +142,50 @@ def test_a_failed_reference_falls_back_to_the_next_value_that_is_not_a_reference
     resolution = resolve(settings, process, fetch=FakeFetch(available=False))
     binding = resolution.variables["REFERENCED"]
     assert (binding.value, str(binding.source)) == ("plain", f"fallback:file:{tmp_path / '.env'}:1")
+
+
+@pytest.mark.parametrize(("fallback", "expected_value"), [("all", "plain"), ("environment", None)])
+def test_a_failed_reference_falls_back_to_an_env_file_value_only_with_fallback_all(
+    tmp_path: Path, fallback: str, expected_value: str | None
+) -> None:
+    (tmp_path / ".env").write_text("REFERENCED=plain\n", encoding="utf-8")
+    process = {"REFERENCED": f"{ARN}:REFERENCED"}
+    settings = build_settings(process, mode="production", directory=tmp_path, fallback=fallback)
+    resolution = resolve(settings, process, fetch=FakeFetch(available=False))
+    binding = resolution.variables.get("REFERENCED")
+    assert (binding.value if binding else None) == expected_value
+    summary = next(n for n in resolution.notices if n.event == "fallback_in_use")
+    assert summary.fields["variables"] == {"REFERENCED": f"fallback:file:{tmp_path / '.env'}:1" if binding else None}
+
+
+@pytest.mark.parametrize(("available", "expected_value"), [(True, "secret"), (False, None)])
+def test_preserve_env_resolves_a_reference_the_process_environment_holds(
+    tmp_path: Path, available: bool, expected_value: str | None
+) -> None:
+    # --preserve-env keeps the process environment over secrets, but a reference there is still a reference:
+    # the child gets the secret's value (or nothing), never the ARN.
+    (tmp_path / ".env").write_text("", encoding="utf-8")
+    process = {"REFERENCED": f"{ARN}:REFERENCED"}
+    settings = build_settings(process, mode="production", directory=tmp_path, preserve_env=True)
+    resolution = resolve(settings, process, fetch=FakeFetch(available))
+    binding = resolution.variables.get("REFERENCED")
+    assert (binding.value if binding else None) == expected_value
+
+
+def test_two_mapped_secrets_defining_one_key_the_mapping_that_sorts_last_wins_with_a_warning(tmp_path: Path) -> None:
+    # The file names B before A, and the fetch answers in file order: neither may decide.
+    (tmp_path / ".env").write_text("AWS_SECRET_B=app/b\nAWS_SECRET_A=app/a\nAWS_SECRET_C=app/c\n", encoding="utf-8")
+    answers = {"app/a": '{"SHARED": "a", "ONLY_A": "a"}', "app/b": '{"SHARED": "b"}', "app/c": '{"OTHER": "c"}'}
+
+    def fetch(requests: Sequence[SecretRequest], timeout: float) -> list[FetchResult]:
+        ordered = sorted(requests, key=lambda r: r.secret_id, reverse=True)
+        return [FetchResult(r, FetchedSecret(r.secret_id, "v1", answers[r.secret_id]), 1.0) for r in ordered]
+
+    settings = build_settings({}, mode="production", directory=tmp_path)
+    resolution = resolve(settings, {}, fetch=fetch)
+    assert resolution.environment()["SHARED"] == "b"  # AWS_SECRET_B sorts after AWS_SECRET_A
+    assert str(resolution.variables["SHARED"].source) == "aws:app/b@v1"
+    assert resolution.environment()["ONLY_A"] == "a"
+    overlaps = [n for n in resolution.notices if n.event == "secret_key_overlap"]
+    assert [(n.fields["variable"], n.fields["secret_id"]) for n in overlaps] == [("SHARED", "app/b")]
+    assert "app/a" in overlaps[0].message

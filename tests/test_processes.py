@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from bench.aws_proxy import AwsProxy, Fault
-from tests.harness import SENTINEL, Cli, assert_no_leak, aws_env, base_env, write
+from tests.harness import SENTINEL, Cli, assert_no_leak, aws_env, base_env, pid_namespace, write
 
 STOPS = [signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT]
+AS_PID_1, NO_PID_NAMESPACE = pid_namespace()
 LAUNCH = [sys.executable, "-m", "calitho_env"]
 
 
@@ -46,14 +46,15 @@ def _child_of(pid: int) -> int:
     return int(children[0])
 
 
-@pytest.mark.skipif(shutil.which("unshare") is None or os.geteuid() != 0, reason="needs unshare and root")
+@pytest.mark.serial
+@pytest.mark.skipif(not AS_PID_1, reason=NO_PID_NAMESPACE)
 @pytest.mark.parametrize("stop", STOPS, ids=[s.name for s in STOPS])
 def test_as_pid_1_a_stop_signal_during_resolution_ends_it_with_128_plus_n_and_starts_nothing(
     project: Path, tmp_path: Path, proxy: AwsProxy, stop: signal.Signals
 ) -> None:
     _stalled(project, proxy)
     marker = tmp_path / "started"
-    command = ["unshare", "--pid", "--fork", *LAUNCH, "run", "--timeout", "60", "--", "touch", str(marker)]
+    command = [*AS_PID_1, *LAUNCH, "run", "--timeout", "60", "--", "touch", str(marker)]
     env = aws_env(proxy.url, tmp_path, NODE_ENV="production")
     unshare = subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -78,7 +79,7 @@ def test_as_pid_1_a_stop_signal_during_resolution_ends_it_with_128_plus_n_and_st
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("stop", STOPS, ids=[s.name for s in STOPS])
 def test_a_stop_signal_during_resolution_exits_128_plus_n_when_not_pid_1(
     project: Path, tmp_path: Path, proxy: AwsProxy, stop: signal.Signals
 ) -> None:
