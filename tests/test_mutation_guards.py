@@ -255,10 +255,10 @@ def test_a_required_variable_must_be_set_and_not_empty(
 ) -> None:
     settings = build_settings(process, mode="development", directory=tmp_path, required=["NEED"])
     if not missing:
-        assert resolve(settings, process).environment()["NEED"] == "x"
+        assert resolve(settings, process, Fetch({})).environment()["NEED"] == "x"
         return
     with pytest.raises(MissingVariablesError) as raised:
-        resolve(settings, process)
+        resolve(settings, process, Fetch({}))
     assert "NEED" in raised.value.message
     assert raised.value.exit_code == 78
 
@@ -321,7 +321,7 @@ def test_a_name_ending_in_arn_or_a_mapping_is_never_a_reference(name: str, may: 
 
 
 @pytest.mark.parametrize(
-    ("text", "kind"), [("not json", "not JSON"), ("[1]", "a JSON array"), ('"s"', "a JSON string")]
+    ("text", "kind"), [("not json", "a plain string"), ("[1]", "a JSON array"), ('"s"', "a JSON string")]
 )
 def test_a_mapped_secret_that_is_no_json_object_is_a_configuration_error_saying_what_it_is(
     text: str, kind: str
@@ -409,7 +409,9 @@ def test_no_references_passes_an_arn_as_it_is_and_fetches_nothing(tmp_path: Path
 
 def test_outside_production_a_reference_is_not_even_looked_for(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text(f"REF={ARN}:REF\n", encoding="utf-8")
-    resolution = resolve(build_settings({}, mode="development", directory=tmp_path), {})
+    fetch = Fetch({})
+    resolution = resolve(build_settings({}, mode="development", directory=tmp_path), {}, fetch)
+    assert fetch.timeouts == []  # development asks for nothing
     assert (resolution.references, resolution.fetches) == ((), ())
     assert resolution.files_missing == tuple(
         tmp_path / name for name in (".env.development.local", ".env.local", ".env.development")
