@@ -7,6 +7,7 @@ never the watcher's internals, so they hold for any implementation of the README
 from __future__ import annotations
 
 import json
+import os
 import select
 import signal
 import subprocess
@@ -66,6 +67,22 @@ def log(project: Path, tmp_path: Path, create_secret: Create) -> Path:
     write(project / ".env", f"AWS_SECRET_APP=calitho-suite/app\nTOKEN={SENTINEL}-file\n")
     write(tmp_path / "child.py", CHILD)
     return tmp_path / "log"
+
+
+def next_event(descriptor: int, name: str, deadline: float) -> dict[str, Any]:
+    """The first JSON log line of event `name`, read from the pipe itself the moment it is written
+    (a buffered readline after select could hold it back until the next line comes)."""
+    pending = b""
+    while True:
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            event: dict[str, Any] = json.loads(line)
+            if event.get("event") == name:
+                return event
+        assert select.select([descriptor], [], [], max(deadline - time.monotonic(), 0))[0], f"no {name}"
+        chunk = os.read(descriptor, 65536)
+        assert chunk, f"stderr closed before {name}"
+        pending += chunk
 
 
 def start(project: Path, env: dict[str, str], tmp_path: Path, *options: str) -> subprocess.Popen[str]:
@@ -168,12 +185,7 @@ def test_restart_spread_delays_the_restart_by_what_the_log_announces(
     wait_for(lambda: starts(log) == ["one"])
     put(secretsmanager, f"{SENTINEL}-two")
     assert launched.stderr is not None
-    planned = None
-    deadline = time.monotonic() + 15
-    while planned is None:
-        assert select.select([launched.stderr], [], [], deadline - time.monotonic())[0], "no restart_planned"
-        event = json.loads(launched.stderr.readline())
-        planned = event if event.get("event") == "restart_planned" else None
+    planned = next_event(launched.stderr.fileno(), "restart_planned", time.monotonic() + 15)
     announced = time.monotonic()
     assert 0 <= planned["delay"] <= 3
     wait_for(lambda: starts(log) == ["one", "two"])
