@@ -63,6 +63,14 @@ def secretsmanager(aws: str) -> Any:
 
 
 @pytest.fixture
+def ssm(aws: str) -> Any:
+    """Parameter Store on the same moto server."""
+    return boto3.client(
+        "ssm", region_name=REGION, endpoint_url=aws, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+
+
+@pytest.fixture
 def create_secret(secretsmanager: Any) -> Callable[[str, object], str]:
     """Create a secret whose SecretString is `value` (JSON-encoded unless already a str); returns its ARN."""
 

@@ -53,6 +53,11 @@ def base_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, st
     return env
 
 
+def production_env(endpoint: str, home: Path, **extra: str) -> dict[str, str]:
+    """Production against the stand-in at `endpoint`, for Secrets Manager, STS and Parameter Store."""
+    return aws_env(endpoint, home, NODE_ENV="production", AWS_ENDPOINT_URL_SSM=endpoint, **extra)
+
+
 def aws_env(endpoint: str, home: Path, **extra: str) -> dict[str, str]:
     """A clean environment whose Secrets Manager and STS are the stand-in at `endpoint`."""
     return base_env(

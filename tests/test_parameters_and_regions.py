@@ -15,27 +15,15 @@ from calitho_env.core.fetched import FetchedPath, FetchFailure
 from calitho_env.core.secret_requests import PARAMETER, PATH, SecretRequest
 from tests.harness import (
     DUMP_ENV,
-    REGION,
     SENTINEL,
     Cli,
     assert_no_leak,
     assert_no_leak_on_stderr,
-    aws_env,
+    production_env,
     write,
 )
 
 ARN = "arn:aws:ssm:us-west-1:123456789012:parameter"
-
-
-@pytest.fixture
-def ssm(aws: str) -> Any:
-    return boto3.client(
-        "ssm", region_name=REGION, endpoint_url=aws, aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
-
-
-def production(endpoint: str, home: Path, **extra: str) -> dict[str, str]:
-    return aws_env(endpoint, home, NODE_ENV="production", AWS_ENDPOINT_URL_SSM=endpoint, **extra)
 
 
 # --- Parameter Store ------------------------------------------------------------------------
@@ -47,7 +35,7 @@ def test_a_parameter_reference_is_replaced_by_its_decrypted_value_with_ssm_prove
     ssm.put_parameter(Name="/calitho/prod/db", Value=f"postgres://{SENTINEL}", Type="SecureString")
     ssm.put_parameter(Name="plain", Value="hello", Type="String")
     write(project / ".env", f"DATABASE_URL={ARN}/calitho/prod/db\nGREETING={ARN}/plain\nDB_PARAM_ARN={ARN}/plain\n")
-    env = production(aws, tmp_path)
+    env = production_env(aws, tmp_path)
     child = cli("run", "--", *DUMP_ENV, env=env).child_env()
     assert (child["DATABASE_URL"], child["GREETING"]) == (f"postgres://{SENTINEL}", "hello")
     assert child["DB_PARAM_ARN"] == f"{ARN}/plain"  # an _ARN name is never a reference
@@ -65,7 +53,7 @@ def test_a_path_maps_every_parameter_under_it_across_pages(
     ssm.put_parameter(Name="/calitho/other/skip", Value="no", Type="String")
     write(project / ".env", "AWS_SSM_PATH_APP=/calitho/prod\n")
     proxy.reset_counts()
-    child = cli("run", "--fallback", "none", "--", *DUMP_ENV, env=production(proxy.url, tmp_path)).child_env()
+    child = cli("run", "--fallback", "none", "--", *DUMP_ENV, env=production_env(proxy.url, tmp_path)).child_env()
     assert {child[f"SETTING_{index}"] for index in range(12)} == {f"v{index}" for index in range(12)}
     assert child["REDIS_URL"] == "redis://x"
     assert "SKIP" not in child
@@ -79,7 +67,7 @@ def test_twelve_parameter_references_take_two_calls(
         ssm.put_parameter(Name=f"/p/{index}", Value=f"v{index}", Type="String")
     write(project / ".env", "".join(f"P{index}={ARN}/p/{index}\n" for index in range(12)))
     proxy.reset_counts()
-    child = cli("run", "--", *DUMP_ENV, env=production(proxy.url, tmp_path)).child_env()
+    child = cli("run", "--", *DUMP_ENV, env=production_env(proxy.url, tmp_path)).child_env()
     assert [child[f"P{index}"] for index in range(12)] == [f"v{index}" for index in range(12)]
     assert dict(proxy.calls) == {"GetParameters": 2}
 
@@ -90,7 +78,7 @@ def test_a_missing_parameter_falls_back_with_a_warning_or_exits_69(
     write(project / ".env", f"TOKEN={ARN}/calitho/missing\n")
     write(project / ".env.production", f"TOKEN={SENTINEL}-fallback\n")
     (project / ".env").write_text("TOKEN=plain\n")
-    env = production(aws, tmp_path, TOKEN=f"{ARN}/calitho/missing")
+    env = production_env(aws, tmp_path, TOKEN=f"{ARN}/calitho/missing")
     result = cli("run", "--", *DUMP_ENV, env=env)
     assert result.child_env()["TOKEN"] == f"{SENTINEL}-fallback"
     assert "parameter /calitho/missing could not be fetched (ParameterNotFound" in result.stderr
@@ -103,7 +91,7 @@ def test_access_denied_on_parameters_falls_back(cli: Cli, project: Path, tmp_pat
     proxy.add(Fault("AccessDeniedException", action="GetParametersByPath"))
     write(project / ".env", "AWS_SSM_PATH_APP=/calitho/prod/\n")
     write(project / ".env.production", "SETTING=fallback\n")
-    result = cli("run", "--", *DUMP_ENV, env=production(proxy.url, tmp_path))
+    result = cli("run", "--", *DUMP_ENV, env=production_env(proxy.url, tmp_path))
     assert result.child_env()["SETTING"] == "fallback"
     assert "parameter path /calitho/prod/ could not be fetched (AccessDeniedException" in result.stderr
 
@@ -113,7 +101,7 @@ def test_a_segment_that_is_no_variable_name_exits_78_naming_the_parameter(
 ) -> None:
     ssm.put_parameter(Name="/calitho/prod/9lives", Value=SENTINEL, Type="SecureString")
     write(project / ".env", "AWS_SSM_PATH_APP=/calitho/prod/\n")
-    result = cli("run", "--", "true", env=production(aws, tmp_path))
+    result = cli("run", "--", "true", env=production_env(aws, tmp_path))
     assert result.returncode == 78
     assert "parameter /calitho/prod/9lives (under /calitho/prod/)" in result.stderr
     assert_no_leak(result)
@@ -122,7 +110,7 @@ def test_a_segment_that_is_no_variable_name_exits_78_naming_the_parameter(
 def test_a_parameter_may_not_set_a_protected_name(cli: Cli, project: Path, tmp_path: Path, aws: str, ssm: Any) -> None:
     ssm.put_parameter(Name="/evil/opts", Value="--require=/tmp/x.js", Type="String")
     write(project / ".env", f"NODE_OPTIONS={ARN}/evil/opts\n")
-    result = cli("run", "--", *DUMP_ENV, env=production(aws, tmp_path))
+    result = cli("run", "--", *DUMP_ENV, env=production_env(aws, tmp_path))
     assert "NODE_OPTIONS" not in result.child_env()
     assert "may not set NODE_OPTIONS" in result.stderr
 
@@ -130,7 +118,7 @@ def test_a_parameter_may_not_set_a_protected_name(cli: Cli, project: Path, tmp_p
 def test_iam_policy_and_check_cover_parameters(cli: Cli, project: Path, tmp_path: Path, aws: str, ssm: Any) -> None:
     ssm.put_parameter(Name="/calitho/prod/db", Value="x", Type="SecureString")
     write(project / ".env", f"DATABASE_URL={ARN}/calitho/prod/db\nAWS_SSM_PATH_APP=/calitho/prod/\n")
-    env = production(aws, tmp_path)
+    env = production_env(aws, tmp_path)
     policy = json.loads(cli("iam-policy", "--account", "123456789012", env=env).stdout)
     (statement,) = [s for s in policy["Statement"] if s["Sid"] == "CalithoEnvParameters"]
     assert statement["Action"] == ["ssm:GetParameters", "ssm:GetParametersByPath"]
@@ -192,7 +180,7 @@ def test_a_regional_failure_is_asked_of_the_replica_before_any_fallback(
 ) -> None:
     proxy.add(fault)
     write(project / ".env", f"AWS_SECRET_DATABASE=calitho-suite/database\nDATABASE_URL={SENTINEL}\n")
-    env = production(proxy.url, tmp_path)
+    env = production_env(proxy.url, tmp_path)
     result = cli("-v", "run", "--regions", f"{PRIMARY},{REPLICA}", "--", *DUMP_ENV, env=env)
     assert result.child_env()["DATABASE_URL"] == REPLICA
     assert f"calitho-suite/database: {PRIMARY} (" in result.stderr
@@ -211,7 +199,7 @@ def test_an_arn_is_asked_in_the_replica_with_the_replicas_region(
     proxy.add(Fault("InternalServiceError", status=500, region=PRIMARY))
     partial = f"arn:aws:secretsmanager:{PRIMARY}:123456789012:secret:calitho-suite/database"
     write(project / ".env", f"AWS_SECRET_DATABASE={partial}\n")
-    env = production(proxy.url, tmp_path, CALITHO_ENV_REGIONS=f"{PRIMARY},{REPLICA}")
+    env = production_env(proxy.url, tmp_path, CALITHO_ENV_REGIONS=f"{PRIMARY},{REPLICA}")
     assert cli("run", "--", *DUMP_ENV, env=env).child_env()["DATABASE_URL"] == REPLICA
 
 
@@ -221,7 +209,7 @@ def test_failures_that_are_not_regional_do_not_fail_over(
 ) -> None:
     proxy.add(Fault(code, region=PRIMARY))
     write(project / ".env", "AWS_SECRET_DATABASE=calitho-suite/database\nDATABASE_URL=fallback\n")
-    result = cli("run", "--regions", f"{PRIMARY},{REPLICA}", "--", *DUMP_ENV, env=production(proxy.url, tmp_path))
+    result = cli("run", "--regions", f"{PRIMARY},{REPLICA}", "--", *DUMP_ENV, env=production_env(proxy.url, tmp_path))
     assert result.child_env()["DATABASE_URL"] == "fallback"
     assert proxy.regions[REPLICA] == 0
 
@@ -233,7 +221,7 @@ def test_a_stalled_primary_costs_a_short_first_try_within_the_deadline(
     proxy.add(Fault(stall=True, region=PRIMARY))
     write(project / ".env", "AWS_SECRET_DATABASE=calitho-suite/database\n")
     result = cli("run", "--regions", f"{PRIMARY},{REPLICA}", "--timeout", "6", "--", *DUMP_ENV,
-                 env=production(proxy.url, tmp_path))  # fmt: skip
+                 env=production_env(proxy.url, tmp_path))  # fmt: skip
     assert result.child_env()["DATABASE_URL"] == REPLICA
     assert result.seconds < 5  # the first try's read timeout (2 s at --timeout 6), then the replica
 
@@ -244,12 +232,12 @@ def test_the_failover_is_a_json_event_naming_both_regions(
     proxy.add(Fault("InternalServiceError", status=500, region=PRIMARY))
     write(project / ".env", "AWS_SECRET_DATABASE=calitho-suite/database\n")
     result = cli("--log-format", "json", "run", "--regions", f"{PRIMARY},{REPLICA}", "--", "true",
-                 env=production(proxy.url, tmp_path))  # fmt: skip
+                 env=production_env(proxy.url, tmp_path))  # fmt: skip
     (event,) = [json.loads(line) for line in result.stderr.splitlines() if "region_failover" in line]
     assert (event["failed_regions"], event["region"]) == ([PRIMARY], REPLICA)
 
 
 def test_regions_must_be_region_names(cli: Cli, project: Path, tmp_path: Path, aws: str) -> None:
-    result = cli("print", "--regions", "us-west-1,not a region", env=production(aws, tmp_path))
+    result = cli("print", "--regions", "us-west-1,not a region", env=production_env(aws, tmp_path))
     assert result.returncode == 78
     assert "--regions: 1 item(s) are not region names" in result.stderr

@@ -13,17 +13,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from tests.harness import (
     DUMP_ENV,
-    REGION,
     SENTINEL,
     Cli,
     Create,
     assert_no_leak_on_stderr,
-    aws_env,
+    production_env,
     write,
 )
 
@@ -76,17 +74,6 @@ ALLOWED = ["DATABASE_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SE
 PARTIAL_ARN = "arn:aws:secretsmanager:us-west-1:123456789012:secret:"
 
 
-@pytest.fixture
-def ssm(aws: str) -> Any:
-    return boto3.client(
-        "ssm", region_name=REGION, endpoint_url=aws, aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
-
-
-def production(endpoint: str, home: Path, **extra: str) -> dict[str, str]:
-    return aws_env(endpoint, home, NODE_ENV="production", AWS_ENDPOINT_URL_SSM=endpoint, **extra)
-
-
 def planted(name: str) -> str:
     return f"{SENTINEL}-{name}"
 
@@ -125,7 +112,7 @@ def names_for(channel: str, environ: dict[str, str]) -> list[str]:
 def test_no_protected_name_reaches_the_child_and_each_is_named_in_a_warning(
     cli: Cli, project: Path, tmp_path: Path, aws: str, create_secret: Create, ssm: Any, channel: str
 ) -> None:
-    env = production(aws, tmp_path)
+    env = production_env(aws, tmp_path)
     names = names_for(channel, env)
     allowed = [name for name in ALLOWED if channel != "reference" or name not in env]
     plant(channel, {name: planted(name) for name in [*names, *allowed]}, project, create_secret, ssm)
@@ -144,7 +131,7 @@ def test_allow_key_still_lets_a_protected_name_through_on_purpose(
     cli: Cli, project: Path, tmp_path: Path, aws: str, create_secret: Create, ssm: Any, channel: str
 ) -> None:
     plant(channel, {"PYTHONWARNINGS": "ignore", "GIT_PAGER": "cat"}, project, create_secret, ssm)
-    env = production(aws, tmp_path, CALITHO_ENV_ALLOW_KEYS="GIT_PAGER")
+    env = production_env(aws, tmp_path, CALITHO_ENV_ALLOW_KEYS="GIT_PAGER")
     result = cli("run", "--allow-key", "PYTHONWARNINGS", "--", *DUMP_ENV, env=env)
     child = result.child_env()
     assert (child["PYTHONWARNINGS"], child["GIT_PAGER"]) == ("ignore", "cat")
@@ -170,7 +157,7 @@ def test_a_python_child_does_not_run_the_browser_pythonwarnings_would_open(
     script, marker = marker_script(tmp_path)
     payload = {"PYTHONWARNINGS": "all:0:antigravity.x:0:0", "BROWSER": str(script)}
     plant(channel, payload, project, create_secret, ssm)
-    result = cli("run", "--", sys.executable, "-c", "print('started')", env=production(aws, tmp_path))
+    result = cli("run", "--", sys.executable, "-c", "print('started')", env=production_env(aws, tmp_path))
     assert result.returncode == 0, result.stderr
     assert not marker.exists()
     assert "may not set PYTHONWARNINGS" in result.stderr
@@ -198,7 +185,7 @@ def test_npm_start_does_not_hand_node_options_from_a_secret_to_node(
     payload.write_text(f"require('fs').writeFileSync({json.dumps(str(marker))}, 'x')\n")
     write(project / "package.json", json.dumps({"name": "app", "scripts": {"start": "node -e \"console.log('up')\""}}))
     plant(channel, {name: f"--require={payload}"}, project, create_secret, ssm)
-    result = cli("run", "--", "npm", "start", "--silent", env=production(aws, tmp_path))
+    result = cli("run", "--", "npm", "start", "--silent", env=production_env(aws, tmp_path))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "up"
     assert not marker.exists()
@@ -214,7 +201,7 @@ def test_a_git_child_does_not_run_an_fsmonitor_a_secret_configures(
     subprocess.run(["git", "init", "-q", str(project)], check=True, env=git_env)
     payload = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "core.fsmonitor", "GIT_CONFIG_VALUE_0": str(script)}
     plant(channel, payload, project, create_secret, ssm)
-    result = cli("run", "--", "git", "status", "--short", env=production(aws, tmp_path))
+    result = cli("run", "--", "git", "status", "--short", env=production_env(aws, tmp_path))
     assert result.returncode == 0, result.stderr
     assert not marker.exists()
     assert all(f"may not set {name}:" in result.stderr for name in payload)

@@ -12,10 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import boto3
-import pytest
-
-from tests.harness import DUMP_ENV, REGION, SENTINEL, Cli, Create, assert_no_leak_on_stderr, aws_env, write
+from tests.harness import DUMP_ENV, SENTINEL, Cli, Create, assert_no_leak_on_stderr, aws_env, write
 
 PROMISED = [
     # which program runs, how it links
@@ -87,13 +84,6 @@ ALLOWED_CONTROL = "APP_SETTING"  # an ordinary key beside them: it must arrive, 
 
 def planted(name: str) -> str:
     return f"{SENTINEL}-{name}"
-
-
-@pytest.fixture
-def ssm(aws: str) -> Any:
-    return boto3.client(
-        "ssm", region_name=REGION, endpoint_url=aws, aws_access_key_id="testing", aws_secret_access_key="testing"
-    )
 
 
 def production(endpoint: str, home: Path, **extra: str) -> dict[str, str]:

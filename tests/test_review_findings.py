@@ -22,9 +22,10 @@ from tests.harness import (
     assert_no_leak_on_stderr,
     aws_env,
     base_env,
+    production_env,
     write,
 )
-from tests.test_protected_names import CHANNELS, as_set, plant, planted, production, ssm  # noqa: F401 - ssm: a fixture
+from tests.test_protected_names import CHANNELS, as_set, plant, planted
 from tests.test_watch import LAUNCH, lines, wait_for
 from tests.test_watch_restarts import processes_holding, save
 
@@ -144,10 +145,10 @@ def test_more_names_that_run_code_or_commands_are_protected(
     tmp_path: Path,
     aws: str,
     create_secret: Create,
-    ssm: Any,  # noqa: F811 - the fixture imported above
+    ssm: Any,
     channel: str,
 ) -> None:
-    env = production(aws, tmp_path)
+    env = production_env(aws, tmp_path)
     plant(channel, {name: planted(name) for name in MORE_PROTECTED}, project, create_secret, ssm)
     result = cli("run", "--", *DUMP_ENV, env=env)
     child = result.child_env()
