@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from calitho_env.core.bindings import ComposedSource, FallbackSource, SecretSource
+from calitho_env.core.bindings import ComposedSource, FallbackSource, FileSource, SecretSource
 from calitho_env.core.envfiles import MAX_VALUE_CHARS
 from calitho_env.core.fetched import FetchFailure
-from calitho_env.core.resolution import NEXT_ENV_FILES_LOADED, Resolution, resolve
+from calitho_env.core.resolution import NEXT_ENV_FILES_LOADED, Declared, Resolution, resolve
 from calitho_env.core.settings import build_settings
 from calitho_env.errors import (
+    ConfigurationError,
     DeclaredVariablesMissingError,
     MissingVariablesError,
     SecretUnavailableError,
@@ -21,6 +22,7 @@ from calitho_env.errors import (
 )
 from tests.test_mutation_guards import Fetch, production
 
+ARN = "arn:aws:secretsmanager:us-west-1:123456789012:secret:app/ref-AbCdEf"
 SENTINEL = "s3nt1nel-Value"  # text of a value that no message may carry
 DB = {"PASSWORD": "p@ss/w rd", "NAME": "main"}
 
@@ -41,7 +43,11 @@ def test_a_template_is_filled_from_its_mapped_secret_and_urlencoded_on_request(t
     resolution, _ = production(tmp_path, env, {"app/db": secret(DB)})
     url = resolution.variables["DATABASE_URL"]
     assert url.value == "pg://u:p%40ss%2Fw%20rd@h/main"
+    assert url.name == "DATABASE_URL"
     assert isinstance(url.source, ComposedSource)
+    assert str(url.source) == "composed:DB from aws:app/db@v1"  # which secret (and version) filled it
+    assert isinstance(url.source.template, FileSource)
+    assert Path(url.source.template.path).name == ".env"
     assert "DATABASE_URL" in resolution.injected
     assert resolution.environment()["DATABASE_URL"] == url.value
     assert resolution.variables["PLAIN"].value == "x"
@@ -89,6 +95,8 @@ def test_a_key_the_secret_lacks_names_variable_mapping_and_key_never_the_value(t
     assert "'MISSING'" in message
     assert SENTINEL not in message + str(raised.value.hint)
     assert "p@ss" not in message + str(raised.value.hint)
+    assert raised.value.hint is not None
+    assert "AWS_SECRET_DB" in raised.value.hint  # where to look up the keys the secret has
 
 
 @pytest.mark.parametrize("template", ["{{ DB }}", "{{ DB.NAME", "{{ DB.NAME | upper }}"])
@@ -111,7 +119,8 @@ def test_a_template_growing_past_one_mib_is_refused(tmp_path: Path) -> None:
         production(tmp_path, env, {"app/db": secret({"HALF": half})})
     assert raised.value.message.startswith("BIG (")
     assert "1 MiB" in raised.value.message
-    assert half not in raised.value.message
+    assert half not in raised.value.message + str(raised.value.hint)
+    assert raised.value.hint is not None
 
 
 @pytest.mark.parametrize("fallback", ["all", "environment"])
@@ -134,8 +143,10 @@ def test_a_process_template_falls_back_to_the_env_file_only_with_fallback_all(tm
     resolution, _ = production(tmp_path, env, {}, fallback="all", process=dict(process))
     url = resolution.variables["URL"]
     assert url.value == "pg://file-value"
+    assert url.name == "URL"
     assert isinstance(url.source, FallbackSource)
     assert url.source.secret_id == "app/db"
+    assert isinstance(url.source.underlying, FileSource)
     withheld, _ = production(tmp_path, env, {}, fallback="environment", process=dict(process))
     assert "URL" not in withheld.variables
 
@@ -173,6 +184,29 @@ def test_a_protected_name_may_not_be_composed_from_a_secret(tmp_path: Path) -> N
     assert allowed.variables["NODE_OPTIONS"].value == "--require main"
 
 
+def test_a_protected_template_falls_back_as_a_failed_one_does_naming_its_secret(tmp_path: Path) -> None:
+    env = "AWS_SECRET_DB=app/db\nNODE_OPTIONS=--plain\n"
+    process = {"NODE_OPTIONS": "{{ DB.NAME }}"}
+    resolution, _ = production(tmp_path, env, {"app/db": secret(DB)}, fallback="all", process=process)
+    options = resolution.variables["NODE_OPTIONS"]
+    assert options.value == "--plain"
+    assert isinstance(options.source, FallbackSource)
+    assert options.source.secret_id == "app/db"
+    refusal = next(n for n in resolution.notices if n.event == "secret_key_refused")
+    assert refusal.fields == {"variable": "NODE_OPTIONS", "secret_id": "app/db", "hint": refusal.fields["hint"]}
+
+
+def test_every_template_is_handled_not_only_those_before_an_unmapped_or_unfilled_one(tmp_path: Path) -> None:
+    env = "AWS_SECRET_DB=app/db\nGO={{ OTHER.k }}\nFIRST={{ DB.NAME }}\nSECOND=x{{ DB.NAME }}\n"
+    resolution, _ = production(tmp_path, env, {"app/db": secret(DB)})
+    assert resolution.variables["FIRST"].value == "main"
+    assert resolution.variables["SECOND"].value == "xmain"
+    (tmp_path / ".env").write_text(env, encoding="utf-8")
+    development = resolve(build_settings({}, mode="development", directory=tmp_path), {}, fetch=Fetch({}))
+    assert "FIRST" not in development.variables
+    assert "SECOND" not in development.variables
+
+
 def test_a_protected_name_keeps_its_process_value_that_is_no_template(tmp_path: Path) -> None:
     # the process value wins over the env file's template: nothing is composed, the value is the process's
     env = "AWS_SECRET_DB=app/db\nNODE_OPTIONS={{ DB.NAME }}\n"
@@ -196,6 +230,7 @@ def test_undeclared_secret_keys_are_left_out_in_production_only_and_only_secret_
     assert "PASSWORD" in resolution.injected  # the env file's value
     assert resolution.declared.names == ("DATABASE_URL", "NAME")
     notice = next(n for n in resolution.notices if n.event == "undeclared_left_out")
+    assert notice.level == "warning"
     assert notice.fields["variables"] == ["PASSWORD"]
     assert "p@ss" not in notice.message
 
@@ -221,6 +256,7 @@ def test_a_declared_variable_left_unset_names_the_secret_that_failed(tmp_path: P
     with pytest.raises(DeclaredVariablesMissingError) as raised:
         production(tmp_path, "AWS_SECRET_DB=app/db\nPRESENT=\n", {})
     assert raised.value.names == ["NAME"]  # an empty value counts as set
+    assert raised.value.message.startswith(f"declared in {tmp_path / '.env.example'} but not set: ")
     assert "NAME (secret app/db could not be fetched: AccessDeniedException)" in raised.value.message
 
 
@@ -250,11 +286,34 @@ def test_a_declared_name_unset_in_development_says_secrets_are_not_fetched(tmp_p
     assert dict(unchecked.declared.unset) == {"NAME": "secrets are not fetched in development"}
 
 
-def test_a_declared_name_unset_without_any_secret_has_no_cause(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["production", "development"])
+def test_a_declared_name_unset_without_any_secret_has_no_cause(tmp_path: Path, mode: str) -> None:
     (tmp_path / ".env.example").write_text("NAME=\n", encoding="utf-8")
     (tmp_path / ".env").write_text("OTHER=1\n", encoding="utf-8")
+    resolution = resolve(build_settings({}, mode=mode, directory=tmp_path), {}, Fetch({}), raise_unset=False)
+    assert dict(resolution.declared.unset) == {"NAME": None}
+    assert resolution.declared.example == tmp_path / ".env.example"
+
+
+def test_a_secret_that_explains_another_name_is_not_given_as_the_cause(tmp_path: Path) -> None:
+    # a refused key and a failed reference explain their own names only
+    (tmp_path / ".env.example").write_text("NAME=\n", encoding="utf-8")
+    (tmp_path / ".env").write_text(f"TOKEN={ARN}\n", encoding="utf-8")
     resolution = resolve(build_settings({}, mode="production", directory=tmp_path), {}, Fetch({}), raise_unset=False)
     assert dict(resolution.declared.unset) == {"NAME": None}
+    with pytest.raises(DeclaredVariablesMissingError) as raised:
+        production(tmp_path, "AWS_SECRET_DB=app/db\n", {"app/db": secret({"NODE_OPTIONS": "x", "OTHER": "1"})})
+    assert raised.value.message.endswith(": NAME")  # refused: NODE_OPTIONS, not NAME
+
+
+def test_example_none_turns_the_declared_check_off_and_a_named_example_must_exist(tmp_path: Path) -> None:
+    (tmp_path / ".env.example").write_text("NAME=\n", encoding="utf-8")
+    resolution, _ = production(tmp_path, "AWS_SECRET_DB=app/db\n", {"app/db": secret(DB)}, example="none")
+    assert resolution.variables["PASSWORD"].value == DB["PASSWORD"]
+    assert resolution.declared == Declared()
+    with pytest.raises(ConfigurationError) as raised:
+        production(tmp_path, "A=1\n", {}, example=str(tmp_path / "absent.example"))
+    assert "absent.example does not exist" in raised.value.message
 
 
 def test_only_upper_case_bare_lines_declare_a_name(tmp_path: Path) -> None:
@@ -304,9 +363,14 @@ def test_a_required_reference_names_its_own_secret(tmp_path: Path) -> None:
     assert f"TOKEN (its secret {arn} could not be fetched: AccessDeniedException)" in raised.value.message
 
 
-def test_a_required_variable_without_a_failed_secret_has_the_plain_hint(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("env", "answers"), [("AWS_SECRET_DB=app/db\n", {"app/db": secret(DB)}), (f"TOKEN={ARN}\n", {})]
+)
+def test_a_required_variable_no_failed_secret_explains_has_the_plain_hint(
+    tmp_path: Path, env: str, answers: dict[str, str]
+) -> None:
     with pytest.raises(MissingVariablesError) as raised:
-        production(tmp_path, "AWS_SECRET_DB=app/db\n", {"app/db": secret(DB)}, required=["ABSENT"])
+        production(tmp_path, env, answers, required=["ABSENT"])
     assert raised.value.message == "required variable(s) missing or empty: ABSENT"
     assert raised.value.hint == "define them in an env file, the environment, or a mapped secret"
 
@@ -322,6 +386,8 @@ def test_a_secret_value_under_a_public_prefix_is_warned_about_other_values_are_n
     assert len(public) == 1
     assert public[0].level == "warning"
     assert public[0].fields["variables"] == ["NEXT_PUBLIC_KEY", "VITE_TOKEN"]
+    assert public[0].message.startswith("NEXT_PUBLIC_KEY, VITE_TOKEN: ")
+    assert "hint" in public[0].fields
     clean, _ = production(tmp_path, env, {"app/db": secret({"SERVER_ONLY": "s"})})
     assert "secret_in_public_name" not in notice_events(clean)
 
@@ -333,7 +399,32 @@ def test_node_env_in_a_file_is_warned_about_only_when_it_differs_from_the_mode(
     tmp_path: Path, node_env: str, warned: bool
 ) -> None:
     resolution, _ = production(tmp_path, f"NODE_ENV={node_env}\n", {})
-    assert ("node_env_from_file" in notice_events(resolution)) is warned
+    said = [n for n in resolution.notices if n.event == "node_env_from_file"]
+    assert bool(said) is warned
+    for notice in said:
+        assert notice.level == "warning"
+        assert notice.message.startswith("NODE_ENV from ")
+        assert "production" in notice.message
+        assert "hint" in notice.fields
+
+
+def test_secrets_skipped_is_said_only_when_there_are_secrets_to_skip(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("A=1\n", encoding="utf-8")
+    plain = resolve(build_settings({}, mode="development", directory=tmp_path), {}, fetch=Fetch({}))
+    assert "secrets_skipped" not in notice_events(plain)
+    (tmp_path / ".env").write_text("AWS_SECRET_DB=app/db\n", encoding="utf-8")
+    mapped = resolve(build_settings({}, mode="development", directory=tmp_path), {}, fetch=Fetch({}))
+    skipped = next(n for n in mapped.notices if n.event == "secrets_skipped")
+    assert skipped.level == "info"
+    assert skipped.message == "1 secret mapping(s) not fetched: mode is development"
+
+
+def test_an_unparsable_env_file_line_is_a_warning(tmp_path: Path) -> None:
+    resolution, _ = production(tmp_path, "A=1\nthis is not a line\n", {})
+    unparsable = [n for n in resolution.notices if n.event == "env_file_unparsable"]
+    assert len(unparsable) == 1
+    assert unparsable[0].level == "warning"
+    assert unparsable[0].message
 
 
 def test_node_env_from_the_process_environment_is_not_warned_about(tmp_path: Path) -> None:
