@@ -11,7 +11,8 @@ import pytest
 from calitho_env.core.bindings import ComposedSource, FallbackSource, FileSource, SecretSource
 from calitho_env.core.envfiles import MAX_VALUE_CHARS
 from calitho_env.core.fetched import FetchFailure
-from calitho_env.core.resolution import NEXT_ENV_FILES_LOADED, Declared, Resolution, resolve
+from calitho_env.core.resolution import NEXT_ENV_FILES_LOADED, Declared, Resolution, resolve, stands_in_for
+from calitho_env.core.secret_requests import SecretRequest
 from calitho_env.core.settings import build_settings
 from calitho_env.errors import (
     ConfigurationError,
@@ -194,6 +195,25 @@ def test_a_protected_template_falls_back_as_a_failed_one_does_naming_its_secret(
     assert options.source.secret_id == "app/db"
     refusal = next(n for n in resolution.notices if n.event == "secret_key_refused")
     assert refusal.fields == {"variable": "NODE_OPTIONS", "secret_id": "app/db", "hint": refusal.fields["hint"]}
+
+
+@pytest.mark.parametrize(
+    ("name", "answers"),
+    [("URL", {}), ("NODE_OPTIONS", {"app/a": secret({"X": "1"}), "app/b": secret({"Y": "2"})})],
+    ids=["both-failed", "protected"],
+)
+def test_a_fallback_for_a_template_of_two_secrets_stands_in_for_each(
+    tmp_path: Path, name: str, answers: dict[str, str]
+) -> None:
+    env = f"AWS_SECRET_A=app/a\nAWS_SECRET_B=app/b\n{name}=plain\n"
+    process = {name: "{{ A.X }}:{{ B.Y }}"}
+    resolution, _ = production(tmp_path, env, answers, fallback="all", process=process)
+    fallback = resolution.variables[name]
+    assert fallback.value == "plain"
+    assert isinstance(fallback.source, FallbackSource)
+    assert fallback.source.secret_id == "app/a, app/b"
+    assert stands_in_for(fallback, SecretRequest("app/a"))
+    assert stands_in_for(fallback, SecretRequest("app/b"))
 
 
 def test_every_template_is_handled_not_only_those_before_an_unmapped_or_unfilled_one(tmp_path: Path) -> None:
