@@ -172,6 +172,7 @@ def test_a_string_secret_is_described_and_pointed_at_a_reference(text: str, kind
         (f'{{"A": "{SENTINEL}", }}', "Expecting property name enclosed in double quotes at line 1, column 26"),
         (f'  \n{{"A": "{SENTINEL}"', "Expecting ',' delimiter at line 2, column 24"),
         (f'[1, "{SENTINEL}"', "Expecting ',' delimiter at line 1, column 22"),
+        (f'{{"A": "{SENTINEL}\tx"}}', "Invalid control character at line 1, column 23"),
     ],
 )
 def test_malformed_json_is_located_never_quoted(text: str, where: str) -> None:
