@@ -131,6 +131,10 @@ def test_a_nul_in_a_value_is_refused_naming_the_key() -> None:
 def test_a_key_that_is_no_variable_name_is_refused_naming_or_describing_it(key: str, said: str) -> None:
     error = refused(f'{{"GOOD": "x", "{key}": "{SENTINEL}"}}')
     assert error.message == f"secret app/a: the key {said} is not a variable name"
+    assert error.hint == (
+        "rename the key in the secret: each key of its JSON object becomes a variable, so it must "
+        "match [A-Za-z_][A-Za-z0-9_]* (e.g. DATABASE_URL)"
+    )
 
 
 def test_a_null_under_a_bad_key_is_skipped_before_the_key_is_judged() -> None:
@@ -247,6 +251,13 @@ def test_a_referenced_value_with_a_nul_or_a_lone_surrogate_is_refused_naming_the
     assert error.message == "TOKEN (reference to app/a): the value of TOKEN contains a NUL character"
 
 
+def test_a_request_names_its_kind_for_a_sentence() -> None:
+    assert SecretRequest("app/a").named() == "secret app/a"
+    assert SecretRequest("app/a", version_stage="AWSPREVIOUS").named() == "secret app/a (AWSPREVIOUS)"
+    assert SecretRequest("/p/x", kind=PARAMETER).named() == "parameter /p/x"
+    assert SecretRequest("/p/", kind=PATH).named() == "parameter path /p/"
+
+
 def test_a_fetched_secrets_source_is_its_id_version_service_and_replica() -> None:
     secret = FetchedSecret("/p/x", "7", "{}", "ssm", "eu-west-1")
     assert secret.source_of("ANY") == SecretSource("/p/x", "7", "ssm", "eu-west-1")
@@ -304,6 +315,7 @@ def test_a_secret_name_or_a_managed_one_is_taken_as_it_is(name: str) -> None:
         (f"{SENTINEL}:x", "it contains ':'"),
         (f"{SENTINEL}\n", "it contains U+000A"),
         ("x" * 513, "513 characters, over 512"),
+        ("x" * 511 + " ", "it contains U+0020"),
         ("rds!" + "x" * 509, "513 characters, over 512"),
         ("r!x", "it contains '!'"),
         ("Rds!db-1", "it contains '!'"),
@@ -447,6 +459,7 @@ def test_a_bad_path_mapping_is_refused_naming_the_mapping(name: str, value: str)
     with pytest.raises(ConfigurationError) as raised:
         find_mappings(bindings_of(**{name: value}))
     assert raised.value.message == f"{name} (file:.env:1): a path mapping is AWS_SSM_PATH_<NAME>=/a/path/"
+    assert raised.value.hint == "every parameter under the path becomes a variable named by its last segment"
     assert SENTINEL not in raised.value.message
 
 
