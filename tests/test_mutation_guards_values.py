@@ -18,6 +18,7 @@ from calitho_env.core.secret_requests import (
     SecretRequest,
     find_mappings,
     find_references,
+    is_managed_secret,
     is_parameter_arn,
     is_reference,
     parse_secret_id,
@@ -335,6 +336,24 @@ def test_anything_else_is_refused_describing_what_is_wrong_never_quoting_it(name
         "manages starts with its service id and '!' (rds!db-...)"
     )
     assert SENTINEL not in raised.value.message
+
+
+@pytest.mark.parametrize(
+    ("secret_id", "managed"),
+    [
+        ("rds!db-0123abcd", True),
+        ("events!connection/app/abc", True),
+        (f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!cluster-0123abcd-AbCdEf", True),
+        ("app/db", False),
+        (BASE, False),
+        ("Rds!db-1", False),
+        ("r!x", False),
+        ("rds!", False),
+        ("rds!" + "x" * 509, False),
+    ],
+)
+def test_a_managed_secret_is_named_service_bang_name_alone_or_in_an_arn(secret_id: str, managed: bool) -> None:
+    assert is_managed_secret(secret_id) is managed
 
 
 @pytest.mark.parametrize(
