@@ -19,8 +19,8 @@ from typing import Any
 import boto3
 
 from bench.aws_proxy import AwsProxy, RateLimit
+from bench.extras import PRIMARY, environment
 
-PRIMARY = "us-west-1"
 SECRETS = 3  # each instance reads three secrets (or three parameters)
 SIZES = (20, 60, 150)
 PRICE_PER_CALL = 0.05 / 10_000  # Secrets Manager API calls, dollars
@@ -105,23 +105,6 @@ class Row:
     load: float = field(default_factory=lambda: os.getloadavg()[0])  # the machine's, as the row ended
 
 
-def _environment(folder: Path, proxy: AwsProxy, mappings: dict[str, str]) -> dict[str, str]:
-    return {
-        "PATH": os.environ["PATH"],
-        "HOME": str(folder),
-        "AWS_REGION": PRIMARY,
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_ENDPOINT_URL_SECRETS_MANAGER": proxy.url,
-        "AWS_ENDPOINT_URL_SSM": proxy.url,
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_CONFIG_FILE": str(folder / "none"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(folder / "none"),
-        "NODE_ENV": "production",
-        **mappings,
-    }
-
-
 def seed(endpoint: str) -> None:
     """The three secrets and three parameters every instance of a fleet reads."""
     factory: Any = boto3.client  # typed per literal service name; ours are variables
@@ -151,7 +134,7 @@ def one_fleet(endpoint: str, folder: Path, launches: int, quota: RateLimit, serv
     proxy.quota = RateLimit(quota.per_second, quota.burst)  # a full bucket for each row
     reports = Path(tempfile.mkdtemp(prefix="fleet-", dir=folder))
     flags = ["run", "--no-fallback", *(["--batch"] if batch else []), "--"]
-    env = _environment(folder, proxy, mappings)
+    env = environment(folder, proxy, **mappings)
     try:
         results, released_at = start_at_once(
             folder, [([*flags, *verifying_child(expected, reports / str(i))], env) for i in range(launches)]
@@ -196,7 +179,7 @@ def fleets(endpoint: str, folder: Path, sizes: tuple[int, ...] = SIZES) -> list[
 def watch_calls_per_hour(launcher: list[str], endpoint: str, folder: Path, interval: float, seconds: float) -> float:
     """DescribeSecret calls an hour of one `run --watch` over SECRETS secrets, counted at the stand-in."""
     proxy = AwsProxy(endpoint)
-    env = _environment(folder, proxy, {f"AWS_SECRET_S{i}": f"fleet/s{i}" for i in range(SECRETS)})
+    env = environment(folder, proxy, **{f"AWS_SECRET_S{i}": f"fleet/s{i}" for i in range(SECRETS)})
     command = [*launcher, "run", "--watch", "--watch-interval", f"{interval:g}", "--", "sleep", "3600"]
     supervisor = subprocess.Popen(command, cwd=folder, env=env, stderr=subprocess.DEVNULL)
     try:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,3 +137,16 @@ def pid_namespace() -> tuple[list[str], str]:
     if probe.returncode != 0:
         return [], f"the kernel refuses a PID namespace here: {probe.stderr.strip()[:100]}"
     return prefix, ""
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 15) -> None:
+    """Poll `condition` until it holds; fail the test after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def lines(path: Path) -> list[str]:
+    """The lines a child has logged so far (none before the file exists)."""
+    return path.read_text().splitlines() if path.exists() else []

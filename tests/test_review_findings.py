@@ -22,11 +22,13 @@ from tests.harness import (
     assert_no_leak_on_stderr,
     aws_env,
     base_env,
+    lines,
     production_env,
+    wait_for,
     write,
 )
 from tests.test_protected_names import CHANNELS, as_set, plant, planted
-from tests.test_watch import LAUNCH, lines, wait_for
+from tests.test_watch import LAUNCH
 from tests.test_watch_restarts import processes_holding, save
 
 # A child that leaves a zombie in its own process group: X forks Y, then leaves the group (setsid)

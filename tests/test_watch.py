@@ -9,14 +9,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bench.aws_proxy import AwsProxy, Fault
-from tests.harness import SENTINEL, Create, aws_env, base_env, pid_namespace, write
+from tests.harness import SENTINEL, Create, aws_env, base_env, lines, pid_namespace, wait_for, write
 
 LAUNCH = [sys.executable, "-m", "calitho_env"]
 AS_PID_1, NO_PID_NAMESPACE = pid_namespace()
@@ -35,17 +34,6 @@ else:
 while True:
     time.sleep(0.05)
 """
-
-
-def wait_for(condition: Callable[[], bool], seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
-def lines(path: Path) -> list[str]:
-    return path.read_text().splitlines() if path.exists() else []
 
 
 @pytest.fixture

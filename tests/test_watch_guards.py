@@ -13,14 +13,13 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from bench.aws_proxy import AwsProxy, Fault
-from tests.harness import SENTINEL, Create, aws_env, write
+from tests.harness import SENTINEL, Create, aws_env, lines, wait_for, write
 
 LAUNCH = [sys.executable, "-m", "calitho_env"]
 FORWARDED = ["HUP", "QUIT", "USR1", "USR2", "WINCH", "INT", "TERM"]  # README "run --watch": a correct init
@@ -42,17 +41,6 @@ for name in FORWARDED_NAMES:
 while True:
     time.sleep(0.05)
 """.replace("FORWARDED_NAMES", repr(FORWARDED))
-
-
-def wait_for(condition: Callable[[], bool], seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
-def lines(path: Path) -> list[str]:
-    return path.read_text().splitlines() if path.exists() else []
 
 
 def starts(log: Path) -> list[str]:

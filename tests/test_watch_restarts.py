@@ -22,8 +22,8 @@ from typing import Any
 
 import pytest
 
-from tests.harness import SENTINEL, Create, aws_env, base_env, write
-from tests.test_watch import LAUNCH, lines, wait_for
+from tests.harness import SENTINEL, Create, aws_env, base_env, lines, wait_for, write
+from tests.test_watch import LAUNCH
 
 # A node server that answers with the last part of its TOKEN, and drains for 2 s on SIGTERM: it
 # keeps its port and keeps answering, as a server finishing its requests does.

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.aws_proxy import AwsProxy, Fault
-from tests.harness import SENTINEL, Create, aws_env, base_env, write
-from tests.test_watch import CHILD, child_command, lines, start, stop, wait_for
+from tests.harness import SENTINEL, Create, aws_env, base_env, lines, wait_for, write
+from tests.test_watch import CHILD, child_command, start, stop
 from tests.test_watch_restarts import save
 
 FAST = ["--watch", "--watch-interval", "0.3", "--restart-spread", "0", "--restart-grace", "2"]

@@ -228,15 +228,9 @@ def _why_unset(
     for notice in notices:
         if notice.event == "secret_key_refused" and notice.fields.get("variable") == name:
             return f"secret {notice.fields['secret_id']} may not set it: a protected name"
-    failed = {r.request: failure for r in fetches if (failure := r.failure) is not None}
-    for reference in configuration.references:
-        if reference.variable == name and reference.request in failed:
-            return f"{reference.request.named()} could not be fetched: {failed[reference.request].code}"
-    failed_mappings = [m.request for m in configuration.mappings if m.request in failed]
-    if failed_mappings:
-        return "; ".join(
-            f"{request.named()} could not be fetched: {failed[request].code}" for request in failed_mappings
-        )
+    causes = failed_secrets_for(name, configuration.references, configuration.mappings, fetches)
+    if causes:
+        return "; ".join(f"{request.named()} could not be fetched: {failure.code}" for request, failure in causes)
     if configuration.mappings and settings.mode.mode is not Mode.PRODUCTION:
         return f"secrets are not fetched in {settings.mode.mode.value}"
     return None
@@ -650,12 +644,27 @@ def _check_required(resolution: Resolution, required: tuple[str, ...]) -> None:
 
 def _failed_secret_for(resolution: Resolution, name: str) -> str | None:
     """The failed secret that would have set `name`: its reference's, else the failed mapped ones'."""
-    failed = {fetch.request: failure for fetch in resolution.fetches if (failure := fetch.failure) is not None}
-    for reference in resolution.references:
-        if reference.variable == name and reference.request in failed:
-            return f"its {reference.request.named()} could not be fetched: {failed[reference.request].code}"
-    mapped = [m.request for m in resolution.mappings if m.request in failed]
-    if not mapped:
+    causes = failed_secrets_for(name, resolution.references, resolution.mappings, resolution.fetches)
+    if not causes:
         return None
-    named = ", ".join(f"{request.named()} ({failed[request].code})" for request in dict.fromkeys(mapped))
+    request, failure = causes[0]
+    if any(r.variable == name and r.request == request for r in resolution.references):
+        return f"its {request.named()} could not be fetched: {failure.code}"
+    named = ", ".join(f"{request.named()} ({failure.code})" for request, failure in causes)
     return f"not fetched, so perhaps a key of: {named}"
+
+
+def failed_secrets_for(
+    name: str,
+    references: Sequence[SecretReference],
+    mappings: Sequence[SecretMapping],
+    fetches: Sequence[FetchResult],
+) -> list[tuple[SecretRequest, FetchFailure]]:
+    """The failed secrets that would have set `name`: its reference's if that failed, else every failed
+    mapped secret's (their keys are unknown, so any may have held it), each once."""
+    failed = {fetch.request: failure for fetch in fetches if (failure := fetch.failure) is not None}
+    for reference in references:
+        if reference.variable == name and reference.request in failed:
+            return [(reference.request, failed[reference.request])]
+    mapped = dict.fromkeys(m.request for m in mappings if m.request in failed)
+    return [(request, failed[request]) for request in mapped]
